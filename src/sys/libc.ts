@@ -114,6 +114,7 @@ export interface PollEvents {
   disconnect: boolean;
 }
 export interface PollHandle {
+  start(opts: { readable: boolean }, cb: () => void): void;
   close(): void;
   unref(): void;
   ref(): void;
