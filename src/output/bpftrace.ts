@@ -395,6 +395,7 @@ export function formatGfpFlags(flags: bigint): string {
 /** One conversion, with the semantics of bpftrace's iostream formatting (padding goes outside sign and `0x`). */
 function applySpec(spec: FormatSpec, v: Value): string {
   const { specifier: sp, length } = spec;
+  // Unsupported specifiers (%f, %e, %n...) never get here: checkFormat rejects them at compile time.
   if (sp === 's' || printfArgKind(sp) === undefined) {
     const [head, tail] = renderParts(v);
     return pad(head, spec) + tail;
