@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { kallsyms } from './kallsyms.js';
+import { realpathSync } from 'node:fs';
+import { ElfFile } from './elf.js';
+import { readMaps, userAddressToFile } from './procmaps.js';
+import { Symbolizer, UNKNOWN } from './symbolizer.js';
+import { TARGET_C, compileC, have } from './testfixtures.js';
+
+test('kernel addresses', () => {
+  const s = new Symbolizer();
+  const vfsRead = kallsyms().address('vfs_read')!;
+  assert.equal(s.kernel(vfsRead + 5n), 'vfs_read+5');
+  assert.equal(s.kernel(vfsRead, { offset: false }), 'vfs_read');
+  assert.equal(s.kernel(1n), UNKNOWN);
+});
+
+test('user address of a running C program resolves through maps and ELF', async (t) => {
+  if (!have('gcc')) return t.skip('gcc missing');
+  for (const flags of [[], ['-rdynamic', '-s']]) {
+    const bin = compileC(TARGET_C, 'target', flags);
+    const child = spawn(bin, ['loop'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+      const [exported, local] = line.toString().trim().split(' ').map((h) => parseInt(h, 16));
+      const pid = child.pid!;
+      const file = userAddressToFile(pid, exported);
+      assert.equal(file?.path, bin);
+      const s = new Symbolizer();
+      assert.equal(s.user(pid, exported + 2), 'kscope_exported+2', `flags ${flags}`);
+      assert.deepEqual(s.userSymbol(pid, BigInt(exported)), { name: 'kscope_exported', offset: 0, module: bin });
+      if (flags.length === 0) assert.equal(s.user(pid, local, { offset: false, module: true }), `kscope_local (${bin})`);
+      assert.equal(s.user(pid, 8), UNKNOWN);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }
+});
+
+test('a C++ function of node itself resolves, demangled', () => {
+  const exe = realpathSync(process.execPath);
+  const elf = ElfFile.open(exe);
+  const start = elf.symbolByName('_ZN4node5StartEiPPc');
+  if (!start) return; // a node build without this symbol: nothing to check
+  // Where the kernel mapped that file offset in this process.
+  const off = elf.fileOffsetOf(start.value)!;
+  const m = readMaps(process.pid).find((x) => x.path === exe && off >= x.offset && off < x.offset + (x.end - x.start))!;
+  assert.ok(m, 'node text mapped');
+  assert.equal(new Symbolizer().user(process.pid, m.start + (off - m.offset) + 4), 'node::Start(int, char**)+4');
+  assert.equal(new Symbolizer(false).user(process.pid, m.start + (off - m.offset), { offset: false }), '_ZN4node5StartEiPPc');
+});
