@@ -1,6 +1,6 @@
 /** Test fixtures: small C programs compiled on the fly (used by the *.test.ts files of this folder only). */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,9 +47,13 @@ export function have(cmd: string): boolean {
   }
 }
 
-/** Compiles `source` with gcc into a fresh temp dir; returns the binary path. */
+const dirs: string[] = [];
+process.on('exit', () => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** Compiles `source` with gcc into a fresh temp dir (removed at exit); returns the binary path. */
 export function compileC(source: string, name: string, flags: string[] = []): string {
   const dir = mkdtempSync(join(tmpdir(), 'kscope-sym-'));
+  dirs.push(dir);
   const src = join(dir, `${name}.c`), bin = join(dir, name);
   writeFileSync(src, source);
   execFileSync('gcc', ['-O1', '-o', bin, src, ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
