@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * The kscope command: bpftrace-compatible scripts (`kscope -e PROGRAM`, `kscope script.bt`), listings (`-l`),
+ * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { KscopeError } from '../sys/errors.js';
+import { compile, parseProgram } from '../lang/compile.js';
+import { printAst } from '../lang/print_ast.js';
+import { Runtime } from '../lang/runtime.js';
+import { CompileError } from '../lang/diagnostics.js';
+import { allFeatures, describeFeature } from '../bpf/features.js';
+import { listProbes } from './list.js';
+
+/** kscope's version, from the package.json above this file (dist/src/cli → repo root). */
+function version(): string {
+  for (let u = new URL('.', import.meta.url); u.pathname !== '/'; u = new URL('..', u)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', u), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'kscope') return pkg.version ?? '0.0.0';
+    } catch {
+      // keep walking up
+    }
+  }
+  return '0.0.0';
+}
+
+/** Prints an error a person can act on (no stack trace) and returns the exit code. */
+export function reportError(e: unknown): number {
+  if (e instanceof CompileError) {
+    process.stderr.write(e.message + '\n');
+    return 1;
+  }
+  if (e instanceof KscopeError) {
+    process.stderr.write(`ERROR: ${e.message}\n${e.hint ? `HINT: ${e.hint}\n` : ''}`);
+    return 1;
+  }
+  const err = e as Error;
+  process.stderr.write(`kscope: internal error: ${err?.message ?? String(e)}\n${process.env.KSCOPE_DEBUG ? `${err?.stack}\n` : 'set KSCOPE_DEBUG=1 for a stack trace\n'}`);
+  return 2;
+}
+
+function featuresCommand(): number {
+  const rows = allFeatures();
+  const w = Math.max(...rows.map((r) => describeFeature(r.name).length));
+  process.stdout.write(`${'FEATURE'.padEnd(16)} ${'SUPPORTED'.padEnd(9)} ${'WHAT'.padEnd(w)}  DETAIL\n`);
+  for (const r of rows) process.stdout.write(`${r.name.padEnd(16)} ${(r.supported ? 'yes' : 'no').padEnd(9)} ${describeFeature(r.name).padEnd(w)}  ${r.detail}\n`);
+  return 0;
+}
+
+async function scriptCommand(argv: string[]): Promise<number> {
+  const program = new Command('kscope')
+    .description('Linux tracing: bpftrace-compatible scripts compiled to BPF, and the BCC tools.\n\nTools: kscope features | kscope <tool> -h')
+    .usage('[options] [script.bt | -e PROGRAM] [args...]')
+    .argument('[script]', 'script file to run')
+    .argument('[args...]', 'positional parameters ($1, $2, ...)')
+    .option('-e <program>', 'run PROGRAM')
+    .option('-l [pattern]', 'list probes (tracepoints, software events) matching PATTERN')
+    .option('-d', 'print the parsed program (AST) and exit')
+    .option('-v', 'verbose: print the generated instructions and verifier statistics')
+    .option('-q', 'quiet: no "Attached N probes" line')
+    .addOption(new Option('-f <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-B <mode>', 'output buffering: line, full or none', 'line')
+    .option('-c <command>', 'run COMMAND and trace until it exits')
+    .option('--unsafe', 'allow unsafe actions (system(), ...)')
+    .version(version(), '-V, --version')
+    .helpOption('-h, --help')
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (e) {
+    const ce = e as { exitCode?: number; code?: string };
+    return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
+  }
+  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string }>();
+  let [script, ...params] = program.args;
+  if (o.l !== undefined) {
+    for (const line of listProbes(typeof o.l === 'string' ? o.l : script ?? '*')) process.stdout.write(line + '\n');
+    return 0;
+  }
+  let text: string;
+  let name = 'stdin';
+  if (o.e !== undefined) {
+    text = o.e;
+    if (script !== undefined) params = [script, ...params];
+  } else if (script !== undefined) {
+    name = script;
+    try {
+      text = readFileSync(script, 'utf8');
+    } catch (e) {
+      throw new KscopeError(`cannot read script ${script}: ${(e as Error).message}`);
+    }
+  } else {
+    program.outputHelp();
+    return 1;
+  }
+  if (o.d) {
+    process.stdout.write(printAst(parseProgram(text, name).ast) + '\n');
+    return 0;
+  }
+  const compiled = compile(text, { name, params });
+  const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v });
+  return rt.run();
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    if (argv[0] === 'features') return featuresCommand();
+    return await scriptCommand(argv);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.exitCode = reportError(e);
+  },
+);

@@ -1,0 +1,573 @@
+/**
+ * Semantic analysis: probe expansion, map and variable types, function signatures and printf formats. Produces a
+ * ProgramInfo that codegen consumes; every problem is a Diagnostic at the offending range.
+ *
+ * Map types are fixed by their first assignment in program order (bpftrace semantics); a map read before any
+ * assignment in the text is resolved by a second pass.
+ */
+import { Btf } from '../btf/btf.js';
+import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
+import { KscopeError } from '../sys/errors.js';
+import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
+import type * as A from './ast.js';
+import { CompileError, Diagnostic } from './diagnostics.js';
+import { expandAttachPoint, type Expanded, type Target } from './probes.js';
+import type { Range, Source } from './source.js';
+import { BOOL, I64, NONE, U32, U64, isInt, typeName, unify, type Ty } from './types.js';
+
+export type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stats' | 'hist' | 'lhist';
+export const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
+
+export interface MapInfo {
+  name: string;
+  /** 'value' for plain assignment; otherwise the aggregation */
+  kind: AggKind | 'value';
+  /** undefined for a scalar map (`@x`) */
+  key?: Ty;
+  /** value type for 'value' maps; integer signedness for sum/min/max */
+  value: Ty;
+  /** hist: sub-buckets exponent; lhist: min/max/step */
+  bits?: number;
+  lhist?: { min: number; max: number; step: number };
+  maxEntries: number;
+  declaredType?: string;
+  range: Range;
+}
+
+export interface ProbeInfo {
+  probe: A.Probe;
+  targets: Expanded[];
+}
+
+export interface Config {
+  maxStrlen: number;
+  maxMapKeys: number;
+  stackLimit: number;
+}
+
+export interface ProgramInfo {
+  source: Source;
+  ast: A.Program;
+  probes: ProbeInfo[];
+  maps: Map<string, MapInfo>;
+  formats: ParsedFormat[];
+  config: Config;
+  params: string[];
+  warnings: Diagnostic[];
+  /** whether any probe is not BEGIN/END (else the program exits after BEGIN) */
+  hasEventProbes: boolean;
+}
+
+const INT_TYPES: Record<string, Ty> = {
+  bool: BOOL,
+  int8: { k: 'int', size: 1, signed: true },
+  int16: { k: 'int', size: 2, signed: true },
+  int32: { k: 'int', size: 4, signed: true },
+  int64: I64,
+  uint8: { k: 'int', size: 1, signed: false },
+  uint16: { k: 'int', size: 2, signed: false },
+  uint32: U32,
+  uint64: U64,
+};
+
+export function castType(t: A.TypeExpr): Ty | undefined {
+  if (t.kind === 'named_type' && !t.tag) {
+    const i = INT_TYPES[t.name];
+    if (i) return i;
+    if (t.name === 'string') return undefined;
+  }
+  if (t.kind === 'pointer_type') {
+    const p = t.pointee;
+    if (p.kind === 'named_type' && p.tag && p.tag !== 'enum') {
+      const btf = vmlinux();
+      const id = btf && (p.tag === 'struct' ? btf.findStruct(p.name) : btf.findUnion(p.name));
+      return { k: 'ptr', btf: id, user: false };
+    }
+    return { k: 'ptr', user: false };
+  }
+  return undefined;
+}
+
+let btfCache: Btf | null | undefined;
+function vmlinux(): Btf | undefined {
+  if (btfCache === undefined) {
+    try {
+      btfCache = Btf.vmlinux();
+    } catch {
+      btfCache = null;
+    }
+  }
+  return btfCache ?? undefined;
+}
+
+/** The language type of a tracepoint field. `user`: pointers point to user memory (syscall arguments). */
+export function fieldType(f: TraceField, user: boolean, cfg: Config): Ty {
+  if (f.dataLoc || f.relLoc) return f.type.startsWith('char') ? { k: 'str', size: cfg.maxStrlen } : U64;
+  if (f.isArray && /^(unsigned )?char\b|^u8\b/.test(f.type)) return { k: 'str', size: f.arrayLen ?? f.size };
+  if (f.type.includes('*')) return { k: 'ptr', user };
+  const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
+  return { k: 'int', size, signed: f.signed };
+}
+
+/** The builtins every probe offers, with their types. */
+function builtinType(name: string, target: Target, cfg: Config): Ty | string {
+  switch (name) {
+    case 'pid':
+    case 'tid':
+    case 'cpu':
+    case 'rand':
+      return U32;
+    case 'uid':
+    case 'gid':
+    case 'nsecs':
+    case 'elapsed':
+    case 'cgroup':
+    case 'jiffies':
+    case 'ncpus':
+      return U64;
+    case 'comm':
+      return { k: 'str', size: 16 };
+    case 'curtask': {
+      const b = vmlinux();
+      return { k: 'ptr', btf: b?.findStruct('task_struct'), user: false };
+    }
+    case 'kstack':
+      return { k: 'stack', user: false, mode: 'bpftrace', limit: cfg.stackLimit };
+    case 'ustack':
+      return { k: 'stack', user: true, mode: 'bpftrace', limit: cfg.stackLimit };
+    case 'probe':
+      return { k: 'str', size: 64 };
+    case 'args':
+      if (target.provider !== 'tracepoint') return `the args builtin can only be used with tracepoint probes here (not ${target.provider})`;
+      return { k: 'args' };
+    case 'retval':
+      if (target.provider !== 'kretprobe' && target.provider !== 'uretprobe' && target.provider !== 'fexit') return 'the retval builtin can only be used with kretprobe, uretprobe and fexit probes';
+      return I64;
+    case 'func':
+      return { k: 'ksym' };
+    case 'ctx':
+      return { k: 'ptr', user: false };
+    default:
+      if (/^arg\d+$/.test(name)) {
+        if (!['kprobe', 'uprobe', 'rawtracepoint'].includes(target.provider)) return `the ${name} builtin can only be used with kprobe, uprobe and rawtracepoint probes`;
+        return U64;
+      }
+      return `unknown builtin: ${name}`;
+  }
+}
+
+/** Type environment of one probe body compiled for one target. */
+export class Typer {
+  readonly vars = new Map<string, Ty>();
+  constructor(
+    readonly info: Pick<ProgramInfo, 'maps' | 'config' | 'params'>,
+    readonly target: Target,
+    readonly diag: (d: Diagnostic) => void,
+  ) {}
+
+  private err(msg: string, r: Range): Ty {
+    this.diag(Diagnostic.error(msg, r));
+    return NONE;
+  }
+
+  /** Fields of the tracepoint `args` record. */
+  argsFields(): TraceField[] {
+    if (this.target.provider !== 'tracepoint') return [];
+    return tracepointFormat(this.target.system, this.target.event).fields.filter((f) => !f.common);
+  }
+
+  argField(name: string): TraceField | undefined {
+    return this.argsFields().find((f) => f.name === name);
+  }
+
+  /** Pointers in syscall tracepoint arguments point to user memory. */
+  get userArgs(): boolean {
+    return this.target.provider === 'tracepoint' && this.target.system === 'syscalls';
+  }
+
+  typeOf(e: A.Expr): Ty {
+    switch (e.kind) {
+      case 'int':
+        return e.value > 0x7fffffffffffffffn ? U64 : I64;
+      case 'bool':
+        return BOOL;
+      case 'string':
+        return { k: 'str', size: Buffer.byteLength(e.value, 'latin1') + 1 };
+      case 'builtin': {
+        const t = builtinType(e.name, this.target, this.info.config);
+        return typeof t === 'string' ? this.err(t, e.range) : t;
+      }
+      case 'positional': {
+        const v = this.info.params[e.index - 1] ?? '';
+        return /^-?\d+$/.test(v) || v === '' ? I64 : { k: 'str', size: Buffer.byteLength(v) + 1 };
+      }
+      case 'param_count':
+        return I64;
+      case 'variable': {
+        const t = this.vars.get(e.name);
+        return t ?? this.err(`Undefined or undeclared variable: ${e.name}`, e.range);
+      }
+      case 'map':
+      case 'map_access': {
+        const name = e.kind === 'map' ? e.name : e.map.name;
+        const m = this.info.maps.get(name);
+        if (!m) return this.err(`Undefined map: ${name}`, e.range);
+        if (m.kind === 'value') return m.value;
+        if (m.kind === 'hist' || m.kind === 'lhist' || m.kind === 'stats') return this.err(`${m.kind}() map values can only be printed`, e.range);
+        return m.kind === 'count' ? U64 : m.value;
+      }
+      case 'binary': {
+        const l = this.typeOf(e.left);
+        const r = this.typeOf(e.right);
+        if (['==', '!=', '<', '>', '<=', '>=', '&&', '||'].includes(e.op)) {
+          if ((l.k === 'str') !== (r.k === 'str') && l.k !== 'none' && r.k !== 'none') return this.err(`Type mismatch for '${e.op}': comparing ${typeName(l)} with ${typeName(r)}`, e.range);
+          if (l.k === 'str' && !['==', '!='].includes(e.op)) return this.err(`Type mismatch for '${e.op}': strings can only be compared with == and !=`, e.range);
+          return BOOL;
+        }
+        if (!isInt(l) || !isInt(r)) return l.k === 'none' || r.k === 'none' ? NONE : this.err(`Type mismatch for '${e.op}': ${typeName(l)} and ${typeName(r)}`, e.range);
+        if (l.k === 'ptr' && (e.op === '+' || e.op === '-')) return l;
+        const signed = (l.k === 'int' && l.signed) || (r.k === 'int' && r.signed) || e.op === '-';
+        return signed ? I64 : U64;
+      }
+      case 'unary': {
+        const t = this.typeOf(e.operand);
+        if (e.op === '!') return BOOL;
+        if (e.op === '*') return t.k === 'ptr' ? U64 : this.err('Can not dereference a non-pointer', e.range);
+        return isInt(t) ? (e.op === '-' ? I64 : t.k === 'bool' ? U64 : t) : this.err(`Invalid operand for '${e.op}': ${typeName(t)}`, e.range);
+      }
+      case 'incdec':
+        return this.typeOf(e.operand);
+      case 'ternary': {
+        this.typeOf(e.cond);
+        const a = e.then ? this.typeOf(e.then) : this.typeOf(e.cond);
+        const b = this.typeOf(e.else);
+        return unify(a, b) ?? this.err(`Ternary operator branches have different types: ${typeName(a)} and ${typeName(b)}`, e.range);
+      }
+      case 'tuple':
+        return { k: 'tuple', elems: e.elems.map((x) => this.typeOf(x)) };
+      case 'tuple_index': {
+        const t = this.typeOf(e.expr);
+        if (t.k !== 'tuple') return this.err('Can not access index on a non-tuple', e.range);
+        return t.elems[e.index] ?? this.err(`Invalid tuple index: ${e.index}. Found ${t.elems.length} elements in tuple.`, e.range);
+      }
+      case 'field': {
+        const t = this.typeOf(e.expr);
+        if (t.k === 'args') {
+          const f = this.argField(e.field);
+          if (!f) return this.err(`Can't find field ${e.field} in tracepoint args (${(this.target as { system: string }).system}:${(this.target as { event: string }).event})`, e.range);
+          return fieldType(f, this.userArgs, this.info.config);
+        }
+        if (t.k === 'ptr' || t.k === 'record') {
+          const b = vmlinux();
+          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on a pointer of unknown type; cast it to a struct pointer first`, e.range);
+          try {
+            const m = b.member(t.btf, e.field);
+            return btfValueType(b, m.typeId, t.k === 'ptr' ? t.user : false, this.info.config);
+          } catch {
+            return this.err(`Struct ${b.typeName(t.btf)} has no field named ${e.field}`, e.range);
+          }
+        }
+        if (t.k === 'none') return NONE;
+        return this.err(`Can not access field '${e.field}' on type '${typeName(t)}'`, e.range);
+      }
+      case 'cast': {
+        const inner = this.typeOf(e.expr);
+        const t = castType(e.type);
+        if (!t) return this.err('Unsupported cast', e.type.range);
+        if (!isInt(inner) && inner.k !== 'none') return this.err(`Cannot cast from '${typeName(inner)}' to '${typeName(t)}'`, e.range);
+        return t;
+      }
+      case 'sizeof':
+        return U64;
+      case 'call':
+        return this.callType(e);
+      case 'ident':
+        return this.err(`Unknown identifier: '${e.name}'`, e.range);
+      default:
+        return this.err(`${e.kind} expressions are not supported yet`, e.range);
+    }
+  }
+
+  private argc(e: A.Call, min: number, max = min): boolean {
+    if (e.args.length < min || e.args.length > max) {
+      const want = min === max ? `${min}` : `${min}-${max}`;
+      this.diag(Diagnostic.error(`${e.name}() requires ${want} argument${max === 1 ? '' : 's'} (${e.args.length} provided)`, e.range));
+      return false;
+    }
+    return true;
+  }
+
+  expr(e: A.Call, i: number): A.Expr {
+    return e.args[i] as A.Expr;
+  }
+
+  callType(e: A.Call): Ty {
+    const args = e.args.map((a) => (a.kind === 'typeof' ? NONE : this.typeOf(a)));
+    switch (e.name) {
+      case 'printf': {
+        if (!e.args.length || e.args[0]!.kind !== 'string') return this.err('printf() requires a string literal as its first argument', e.range);
+        const f = parseFormat((e.args[0] as A.StringLit).value);
+        const bad = checkFormat(f, e.args.length - 1);
+        if (bad) this.err(bad, e.range);
+        return NONE;
+      }
+      case 'exit':
+        this.argc(e, 0, 1);
+        return NONE;
+      case 'print':
+        this.argc(e, 1, 3);
+        return NONE;
+      case 'clear':
+      case 'zero':
+        this.argc(e, 1);
+        if (e.args[0]?.kind !== 'map') this.err(`${e.name}() expects a map argument`, e.range);
+        return NONE;
+      case 'delete':
+        if (!this.argc(e, 1, 2)) return NONE;
+        if (e.args[0]?.kind !== 'map_access' && e.args[0]?.kind !== 'map') this.err('delete() expects a map element', e.range);
+        return BOOL;
+      case 'time':
+        this.argc(e, 0, 1);
+        return NONE;
+      case 'str': {
+        if (!this.argc(e, 1, 2)) return NONE;
+        const t = args[0]!;
+        if (t.k === 'str') return t;
+        if (!isInt(t) && t.k !== 'none') return this.err(`str() expects an integer or a pointer type as first argument (${typeName(t)} provided)`, e.range);
+        const n = e.args[1];
+        const size = n && n.kind === 'int' ? Math.min(Number(n.value) + 1, this.info.config.maxStrlen) : this.info.config.maxStrlen;
+        return { k: 'str', size };
+      }
+      case 'ksym':
+        this.argc(e, 1);
+        return { k: 'ksym' };
+      case 'usym':
+        this.argc(e, 1);
+        return { k: 'usym' };
+      case 'kaddr':
+        this.argc(e, 1);
+        if (e.args[0]?.kind !== 'string') this.err('kaddr() expects a string literal', e.range);
+        return U64;
+      case 'strncmp':
+        this.argc(e, 3);
+        return I64;
+      case 'strcontains':
+        this.argc(e, 2);
+        return BOOL;
+      case 'kstack':
+      case 'ustack':
+        return { k: 'stack', user: e.name === 'ustack', mode: 'bpftrace', limit: this.info.config.stackLimit };
+      case 'count':
+      case 'sum':
+      case 'avg':
+      case 'min':
+      case 'max':
+      case 'stats':
+      case 'hist':
+      case 'lhist':
+        return this.err(`${e.name}() should be directly assigned to a map`, e.range);
+      default: {
+        if (['pid', 'tid', 'comm', 'nsecs', 'cpu', 'uid', 'gid', 'elapsed'].includes(e.name)) return this.typeOf({ kind: 'builtin', name: e.name, range: e.range });
+        return this.err(`Unknown function: '${e.name}'`, e.nameRange);
+      }
+    }
+  }
+}
+
+/** The language type of a BTF-typed value read through a pointer. */
+export function btfValueType(b: Btf, id: number, user: boolean, cfg: Config): Ty {
+  const rid = b.resolve(id);
+  const t = b.type(rid);
+  switch (t.kind) {
+    case 'int': {
+      const size = b.sizeof(rid);
+      const signed = (t as unknown as { signed?: boolean; encoding?: number }).signed ?? false;
+      return size === 1 && /char/.test(t.name) ? { k: 'int', size: 1, signed } : { k: 'int', size: (size === 1 || size === 2 || size === 4 ? size : 8) as 8, signed };
+    }
+    case 'enum':
+    case 'enum64':
+      return { k: 'int', size: (b.sizeof(rid) === 4 ? 4 : 8) as 8, signed: false };
+    case 'ptr': {
+      const to = b.resolve((t as { type: number }).type);
+      const k = to ? b.kind(to) : 'void';
+      return { k: 'ptr', btf: k === 'struct' || k === 'union' ? to : undefined, user };
+    }
+    case 'array': {
+      const a = t as { type: number; nelems: number };
+      const el = b.resolve(a.type);
+      if (b.kind(el) === 'int' && b.sizeof(el) === 1) return { k: 'str', size: Math.min(a.nelems, cfg.maxStrlen) };
+      return U64;
+    }
+    case 'struct':
+    case 'union':
+      return { k: 'record', btf: rid };
+    default:
+      return U64;
+  }
+}
+
+function mapKeyOf(t: A.MapRef | A.MapAccess): A.Expr | undefined {
+  return t.kind === 'map_access' ? t.key : undefined;
+}
+
+/** Runs semantic analysis; throws CompileError with every error found. */
+export function check(ast: A.Program, source: Source, opts: { params?: string[]; config?: Partial<Config> } = {}): ProgramInfo {
+  const diags: Diagnostic[] = [];
+  const diag = (d: Diagnostic) => diags.push(d);
+  const config: Config = { maxStrlen: 64, maxMapKeys: 4096, stackLimit: 127, ...opts.config };
+  for (const c of ast.config?.entries ?? []) {
+    const key = c.key.toLowerCase().replace(/^bpftrace_/, '');
+    const v = typeof c.value === 'bigint' ? Number(c.value) : NaN;
+    if ((key === 'max_strlen' || key === 'strlen') && v > 0) config.maxStrlen = v;
+    else if ((key === 'max_map_keys' || key === 'map_keys_max') && v > 0) config.maxMapKeys = v;
+  }
+  const info: ProgramInfo = { source, ast, probes: [], maps: new Map(), formats: [], config, params: opts.params ?? [], warnings: [], hasEventProbes: false };
+
+  for (const p of ast.probes) {
+    const targets: Expanded[] = [];
+    for (const ap of p.attachPoints) {
+      let r: Expanded[] | string;
+      try {
+        r = expandAttachPoint(ap.raw, info.params);
+      } catch (e) {
+        r = e instanceof KscopeError ? e.message : String(e);
+      }
+      if (typeof r === 'string') diag(Diagnostic.error(r, ap.range));
+      else targets.push(...r);
+    }
+    info.probes.push({ probe: p, targets });
+    if (targets.some((t) => t.target.provider !== 'begin' && t.target.provider !== 'end')) info.hasEventProbes = true;
+  }
+  if (diags.length) throw new CompileError(diags, source);
+
+  // Two passes: the first fixes map types from assignments (errors discarded), the second reports.
+  for (const pass of [0, 1]) {
+    const sink = pass === 0 ? () => undefined : diag;
+    for (const pi of info.probes) {
+      const target = pi.targets[0]?.target;
+      if (!target) continue;
+      const typer = new Typer(info, target, sink);
+      if (pi.probe.predicate) typer.typeOf(pi.probe.predicate);
+      checkBlock(pi.probe.body, typer, info, sink, pass === 1);
+    }
+  }
+  if (diags.some((d) => d.severity === 'error')) throw new CompileError(diags, source);
+  info.warnings = diags;
+  return info;
+}
+
+function checkBlock(b: A.Block, t: Typer, info: ProgramInfo, diag: (d: Diagnostic) => void, final: boolean): void {
+  for (const s of b.stmts) checkStmt(s, t, info, diag, final);
+}
+
+function assignMap(target: A.MapRef | A.MapAccess, value: A.Expr, t: Typer, info: ProgramInfo, diag: (d: Diagnostic) => void): void {
+  const name = target.kind === 'map' ? target.name : target.map.name;
+  const keyExpr = mapKeyOf(target);
+  const keyTy = keyExpr ? t.typeOf(keyExpr) : undefined;
+  let kind: MapInfo['kind'] = 'value';
+  let valueTy: Ty;
+  let bits: number | undefined;
+  let lhist: MapInfo['lhist'];
+  if (value.kind === 'call' && AGGREGATES.has(value.name)) {
+    kind = value.name as AggKind;
+    const args = value.args as A.Expr[];
+    const want = { count: [0, 0], sum: [1, 1], avg: [1, 1], min: [1, 1], max: [1, 1], stats: [1, 1], hist: [1, 2], lhist: [4, 4] }[kind];
+    if (args.length < want[0] || args.length > want[1]) diag(Diagnostic.error(`${kind}() requires ${want[0] === want[1] ? want[0] : `${want[0]}-${want[1]}`} argument${want[1] === 1 ? '' : 's'} (${args.length} provided)`, value.range));
+    const argTy = args[0] ? t.typeOf(args[0]) : U64;
+    if (args[0] && !isInt(argTy) && argTy.k !== 'none') diag(Diagnostic.error(`${kind}() expects an integer argument (${typeName(argTy)} provided)`, args[0].range));
+    valueTy = argTy.k === 'int' && argTy.signed ? I64 : U64;
+    if (kind === 'hist') {
+      const k = args[1];
+      bits = k ? (k.kind === 'int' ? Number(k.value) : -1) : 0;
+      if (bits < 0 || bits > 5) diag(Diagnostic.error('hist() second argument must be an integer literal between 0 and 5', (k ?? value).range));
+    }
+    if (kind === 'lhist') {
+      const lits = args.slice(1).map((a) => (a.kind === 'int' ? Number(a.value) : a.kind === 'unary' && a.op === '-' && a.operand.kind === 'int' ? -Number(a.operand.value) : NaN));
+      if (lits.length === 3 && lits.every((x) => Number.isFinite(x))) {
+        const [min, max, step] = lits as [number, number, number];
+        if (step <= 0) diag(Diagnostic.error('lhist() step must be >= 1', args[3]!.range));
+        else if (min >= max) diag(Diagnostic.error('lhist() min must be less than max', args[1]!.range));
+        lhist = { min, max, step };
+      } else if (args.length === 4) diag(Diagnostic.error('lhist() min, max and step must be integer literals', value.range));
+    }
+  } else {
+    valueTy = t.typeOf(value);
+    if (valueTy.k === 'none' && value.kind === 'call') diag(Diagnostic.error(`${value.name}() has no value to assign`, value.range));
+  }
+  const prev = info.maps.get(name);
+  if (!prev) {
+    info.maps.set(name, { name, kind, key: keyTy, value: valueTy, bits, lhist, maxEntries: info.config.maxMapKeys, range: target.range });
+    return;
+  }
+  if (prev.kind !== kind) diag(Diagnostic.error(`Type mismatch for ${name}: trying to assign value of type '${kind === 'value' ? typeName(valueTy) : `${kind}_t`}' when map already contains a value of type '${prev.kind === 'value' ? typeName(prev.value) : `${prev.kind}_t`}'`, value.range));
+  if ((prev.key === undefined) !== (keyTy === undefined)) diag(Diagnostic.error(`${name} used both with and without a key`, target.range));
+  else if (prev.key && keyTy) {
+    const u = unify(prev.key, keyTy);
+    if (!u) diag(Diagnostic.error(`Argument mismatch for ${name}: trying to access with arguments: '${typeName(keyTy)}' when map expects arguments: '${typeName(prev.key)}'`, target.range));
+    else prev.key = u;
+  }
+  if (kind === 'value') {
+    const u = unify(prev.value, valueTy);
+    if (!u && valueTy.k !== 'none') diag(Diagnostic.error(`Type mismatch for ${name}: trying to assign value of type '${typeName(valueTy)}' when map already contains a value of type '${typeName(prev.value)}'`, value.range));
+    else if (u) prev.value = u;
+  }
+}
+
+function checkStmt(s: A.Stmt, t: Typer, info: ProgramInfo, diag: (d: Diagnostic) => void, final: boolean): void {
+  switch (s.kind) {
+    case 'expr_stmt':
+      if (s.expr.kind === 'call' && s.expr.name === 'printf' && final && s.expr.args[0]?.kind === 'string') info.formats.push(parseFormat(s.expr.args[0].value));
+      t.typeOf(s.expr);
+      return;
+    case 'assign': {
+      const value: A.Expr = s.op ? { kind: 'binary', op: s.op, left: s.target, right: s.value, range: s.range } : s.value;
+      if (s.target.kind === 'variable') {
+        const ty = t.typeOf(value);
+        const prev = t.vars.get(s.target.name);
+        if (prev) {
+          const u = unify(prev, ty);
+          if (!u) diag(Diagnostic.error(`Type mismatch for ${s.target.name}: trying to assign value of type '${typeName(ty)}' when variable already contains a value of type '${typeName(prev)}'`, s.range));
+          else t.vars.set(s.target.name, u);
+        } else t.vars.set(s.target.name, ty);
+      } else assignMap(s.target, value, t, info, diag);
+      return;
+    }
+    case 'var_decl':
+      if (s.value) t.vars.set(s.variable.name, t.typeOf(s.value));
+      else if (s.type) t.vars.set(s.variable.name, castType(s.type) ?? U64);
+      return;
+    case 'if':
+      t.typeOf(s.cond);
+      checkBlock(s.then, t, info, diag, final);
+      if (s.else) s.else.kind === 'if' ? checkStmt(s.else, t, info, diag, final) : checkBlock(s.else, t, info, diag, final);
+      return;
+    case 'while':
+      t.typeOf(s.cond);
+      checkBlock(s.body, t, info, diag, final);
+      return;
+    case 'unroll':
+      if (s.count.kind !== 'int' || s.count.value < 1n || s.count.value > 100n) diag(Diagnostic.error('unroll() count must be an integer literal between 1 and 100', s.count.range));
+      checkBlock(s.body, t, info, diag, final);
+      return;
+    case 'for_range':
+      t.typeOf(s.start);
+      t.typeOf(s.end);
+      t.vars.set(s.variable.name, I64);
+      checkBlock(s.body, t, info, diag, final);
+      return;
+    case 'block':
+      checkBlock(s, t, info, diag, final);
+      return;
+    case 'return':
+    case 'break':
+    case 'continue':
+      return;
+    case 'discard':
+      t.typeOf(s.expr);
+      return;
+    default:
+      diag(Diagnostic.error(`${s.kind} statements are not supported yet`, s.range));
+  }
+}
+
+export { isInt };

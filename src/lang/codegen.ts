@@ -1,0 +1,1083 @@
+/**
+ * Code generation: each probe body, for each of its concrete attach targets, becomes one BPF program built with
+ * src/asm. Integers are computed in r0 (the accumulator); strings, tuples and map keys are built in memory (stack
+ * slots, or the event record itself for printf arguments, so nothing is copied twice). r6 holds the context, r7
+ * the ring buffer record being filled.
+ *
+ * Events to user space go through one ring buffer as records `u64 id` + packed arguments (see EventDesc).
+ */
+import { Asm, type Label } from '../asm/builder.js';
+import { R0, R1, R2, R3, R4, R5, R6, R7, R10, type Reg } from '../asm/opcodes.js';
+import { Btf } from '../btf/btf.js';
+import { AttachType, ProgType } from '../bpf/program.js';
+import { MapType } from '../bpf/map.js';
+import { parseFormat, type ParsedFormat } from '../output/bpftrace.js';
+import { kallsyms } from '../symbols/kallsyms.js';
+import type * as A from './ast.js';
+import type { Range } from './source.js';
+import { AGGREGATES, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import { CompileError, Diagnostic } from './diagnostics.js';
+import type { Expanded } from './probes.js';
+import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
+
+
+/** A map the program refers to; the runtime creates it and sets `fd` before assembling. */
+export interface MapSlot {
+  fd: number;
+  readonly name: string;
+}
+
+export interface MapLayout {
+  info: MapInfo;
+  slot: MapSlot;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  /** hist/lhist: the user key is followed by a u64 bucket index */
+  bucketed: boolean;
+}
+
+export type EventDesc =
+  | { kind: 'printf'; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number }
+  | { kind: 'exit' }
+  | { kind: 'time'; format?: string }
+  | { kind: 'print_map'; map: string }
+  | { kind: 'clear' | 'zero'; map: string }
+  | { kind: 'print_value'; ty: Ty };
+
+export interface CompiledProbe {
+  name: string;
+  expanded: Expanded;
+  progType: number;
+  expectedAttachType?: number;
+  attachBtfId?: number;
+  asm: Asm;
+  /** probe's AST, for messages */
+  probe: A.Probe;
+}
+
+export interface Compiled {
+  info: ProgramInfo;
+  maps: Map<string, MapLayout>;
+  ringbuf: MapSlot;
+  lost: MapSlot;
+  stackmap?: MapSlot;
+  events: EventDesc[];
+  probes: CompiledProbe[];
+  /** CLOCK_MONOTONIC ns at compile time: `elapsed` counts from here */
+  startNs: bigint;
+}
+
+const PERCPU_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
+
+function layoutMap(info: MapInfo): MapLayout {
+  const bucketed = info.kind === 'hist' || info.kind === 'lhist';
+  const userKey = info.key ? storageSize(info.key) : bucketed ? 0 : 8;
+  const valueSize = info.kind === 'value' ? Math.max(8, storageSize(info.value)) : ['avg', 'stats', 'min', 'max'].includes(info.kind) ? 16 : 8;
+  return {
+    info,
+    slot: { fd: -1, name: info.name === '@' ? 'AT_' : `AT_${info.name.slice(1)}` },
+    type: PERCPU_KINDS.has(info.kind) ? MapType.PERCPU_HASH : MapType.HASH,
+    keySize: userKey + (bucketed ? 8 : 0),
+    valueSize,
+    bucketed,
+  };
+}
+
+/** Where a value lives in memory: base register + offset. */
+interface Loc {
+  base: Reg;
+  off: number;
+}
+
+const EXIT_ID = 20000;
+export const EVENT_ID_BASE = { printf: 0, exit: EXIT_ID } as const;
+
+class Frame {
+  size = 0;
+  alloc(bytes: number): Loc {
+    this.size += Math.ceil(bytes / 8) * 8;
+    if (this.size > 512) throw new Error('stack');
+    return { base: R10, off: -this.size };
+  }
+}
+
+const CMP: Record<string, { u: string; s: string; inv: string }> = {
+  '==': { u: 'jeq', s: 'jeq', inv: '!=' },
+  '!=': { u: 'jne', s: 'jne', inv: '==' },
+  '<': { u: 'jlt', s: 'jslt', inv: '>=' },
+  '<=': { u: 'jle', s: 'jsle', inv: '>' },
+  '>': { u: 'jgt', s: 'jsgt', inv: '<=' },
+  '>=': { u: 'jge', s: 'jsge', inv: '<' },
+};
+
+const fitsImm = (v: bigint) => v >= -(1n << 31n) && v < 1n << 31n;
+
+/** Compiles one probe body for one target. */
+class ProbeCompiler {
+  readonly a = new Asm();
+  readonly frame = new Frame();
+  readonly vars = new Map<string, Loc>();
+  readonly typer: Typer;
+  private readonly exitLabel: Label;
+  private btf?: Btf;
+  private readonly loops: { brk: Label; cont: Label }[] = [];
+
+  constructor(
+    private readonly c: Compiled,
+    private readonly exp: Expanded,
+    private readonly probe: A.Probe,
+  ) {
+    const diags: Diagnostic[] = [];
+    this.typer = new Typer(c.info, exp.target, (d) => diags.push(d));
+    this.exitLabel = this.a.newLabel('exit');
+    // learn every variable's final type, then give each a stack slot
+    if (probe.predicate) this.typer.typeOf(probe.predicate);
+    collectVars(probe.body, this.typer);
+    if (diags.length) throw new CompileError(diags, c.info.source);
+    for (const [name, ty] of this.typer.vars) this.vars.set(name, this.frame.alloc(storageSize(ty) || 8));
+  }
+
+  private err(msg: string, r: Range): never {
+    throw new CompileError(Diagnostic.error(msg, r), this.c.info.source);
+  }
+
+  private ty(e: A.Expr): Ty {
+    return this.typer.typeOf(e);
+  }
+
+  compile(): Asm {
+    const a = this.a;
+    a.mov(R6, R1);
+    try {
+      if (this.probe.predicate) {
+        a.mark(this.probe.predicate.range);
+        this.cond(this.probe.predicate, this.exitLabel);
+      }
+      this.block(this.probe.body);
+    } catch (e) {
+      if (e instanceof Error && e.message === 'stack') this.err('the probe needs more than the 512 bytes of BPF stack', this.probe.range);
+      throw e;
+    }
+    a.label(this.exitLabel).mov(R0, 0).exit();
+    return a;
+  }
+
+  // ------------------------------------------------------------------------------------------------ statements
+
+  private block(b: A.Block): void {
+    for (const s of b.stmts) this.stmt(s);
+  }
+
+  private withTemps<T>(f: () => T): T {
+    const mark = this.frame.size;
+    try {
+      return f();
+    } finally {
+      this.frame.size = mark;
+    }
+  }
+
+  private stmt(s: A.Stmt): void {
+    this.a.mark(s.range);
+    this.withTemps(() => this.stmtInner(s));
+  }
+
+  private stmtInner(s: A.Stmt): void {
+    const a = this.a;
+    switch (s.kind) {
+      case 'expr_stmt':
+        return this.exprStmt(s.expr);
+      case 'assign': {
+        const value: A.Expr = s.op ? { kind: 'binary', op: s.op, left: s.target, right: s.value, range: s.range } : s.value;
+        if (s.target.kind === 'variable') return this.store(value, this.vars.get(s.target.name)!, this.typer.vars.get(s.target.name)!);
+        return this.mapAssign(s.target, value);
+      }
+      case 'var_decl': {
+        const loc = this.vars.get(s.variable.name)!;
+        const ty = this.typer.vars.get(s.variable.name)!;
+        if (s.value) this.store(s.value, loc, ty);
+        else this.zero(loc, storageSize(ty));
+        return;
+      }
+      case 'if': {
+        const elseL = a.newLabel('else');
+        const end = a.newLabel('endif');
+        this.cond(s.cond, elseL);
+        this.block(s.then);
+        if (s.else) a.ja(end);
+        a.label(elseL);
+        if (s.else) {
+          if (s.else.kind === 'if') this.stmt(s.else);
+          else this.block(s.else);
+          a.label(end);
+        }
+        return;
+      }
+      case 'while': {
+        const top = a.newLabel('while');
+        const end = a.newLabel('wend');
+        a.label(top);
+        this.cond(s.cond, end);
+        this.loops.push({ brk: end, cont: top });
+        this.block(s.body);
+        this.loops.pop();
+        a.ja(top).label(end);
+        return;
+      }
+      case 'for_range': {
+        const v = this.vars.get(s.variable.name)!;
+        const endSlot = this.frame.alloc(8);
+        this.int(s.end);
+        a.stx(8, endSlot.base, endSlot.off, R0);
+        this.int(s.start);
+        a.stx(8, v.base, v.off, R0);
+        const top = a.newLabel('for');
+        const next = a.newLabel('fnext');
+        const end = a.newLabel('fend');
+        a.label(top).ldx(8, R0, v.base, v.off).ldx(8, R1, endSlot.base, endSlot.off).jsge(R0, R1, end);
+        this.loops.push({ brk: end, cont: next });
+        this.block(s.body);
+        this.loops.pop();
+        a.label(next).ldx(8, R0, v.base, v.off).add(R0, 1).stx(8, v.base, v.off, R0).ja(top).label(end);
+        return;
+      }
+      case 'unroll':
+        for (let i = 0; i < Number((s.count as A.IntLit).value); i++) this.block(s.body);
+        return;
+      case 'block':
+        return this.block(s);
+      case 'return':
+        a.ja(this.exitLabel);
+        return;
+      case 'break':
+      case 'continue': {
+        const l = this.loops[this.loops.length - 1];
+        if (!l) this.err(`${s.kind} used outside of a loop`, s.range);
+        a.ja(s.kind === 'break' ? l.brk : l.cont);
+        return;
+      }
+      case 'discard':
+        return this.exprStmt(s.expr);
+      default:
+        this.err(`${s.kind} statements are not supported yet`, s.range);
+    }
+  }
+
+  private exprStmt(e: A.Expr): void {
+    if (e.kind === 'call') {
+      switch (e.name) {
+        case 'printf':
+          return this.printf(e);
+        case 'exit':
+          this.event(this.eventId({ kind: 'exit' }), []);
+          this.a.ja(this.exitLabel);
+          return;
+        case 'time': {
+          const f = e.args[0];
+          this.event(this.eventId({ kind: 'time', format: f?.kind === 'string' ? f.value : undefined }), []);
+          return;
+        }
+        case 'print': {
+          const m = e.args[0]!;
+          if (m.kind === 'map') {
+            const top = e.args[1] ? (e.args[1] as A.Expr) : undefined;
+            const div = e.args[2] ? (e.args[2] as A.Expr) : undefined;
+            this.event(this.eventId({ kind: 'print_map', map: m.name }), [top ?? lit(0n, m.range), div ?? lit(0n, m.range)]);
+            return;
+          }
+          const ty = this.ty(m as A.Expr);
+          this.event(this.eventId({ kind: 'print_value', ty }), [m as A.Expr]);
+          return;
+        }
+        case 'clear':
+        case 'zero': {
+          const m = e.args[0] as A.MapRef;
+          this.event(this.eventId({ kind: e.name, map: m.name }), []);
+          return;
+        }
+        case 'delete': {
+          const t = e.args[0] as A.MapAccess | A.MapRef;
+          const layout = this.layout(t.kind === 'map' ? t.name : t.map.name, t.range);
+          const key = this.key(layout, t.kind === 'map_access' ? t.key : undefined);
+          this.a.ldMapFd(R1, layout.slot).mov(R2, key.base).add(R2, key.off).call('map_delete_elem');
+          return;
+        }
+      }
+    }
+    if (e.kind === 'incdec') return void this.int(e);
+    this.int(e);
+  }
+
+  // ------------------------------------------------------------------------------------------------ events
+
+  private eventId(d: EventDesc): number {
+    this.c.events.push(d);
+    return this.c.events.length - 1;
+  }
+
+  /** Reserves a record of `8 + args` bytes in the ring buffer, fills it, submits it; counts failures as lost. */
+  private record(id: number, size: number, fill: () => void): void {
+    const a = this.a;
+    const fail = a.newLabel('lost');
+    const done = a.newLabel('sent');
+    a.ldMapFd(R1, this.c.ringbuf).mov(R2, size).mov(R3, 0).call('ringbuf_reserve').mov(R7, R0).jeq(R7, 0, fail);
+    a.st(8, R7, 0, id);
+    fill();
+    a.mov(R1, R7).mov(R2, 0).call('ringbuf_submit').ja(done);
+    a.label(fail);
+    // lost events: per-CPU counter at key 0
+    const k = this.frame.alloc(8);
+    a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.lost).mov(R2, R10).add(R2, k.off).call('map_lookup_elem').jeq(R0, 0, done);
+    a.ldx(8, R1, R0, 0).add(R1, 1).stx(8, R0, 0, R1);
+    a.label(done);
+  }
+
+  private event(id: number, args: A.Expr[]): void {
+    const tys = args.map((x) => this.ty(x));
+    const offs: number[] = [];
+    let size = 8;
+    for (const t of tys) {
+      offs.push(size);
+      size += storageSize(t);
+    }
+    const d = this.c.events[id]!;
+    if (d.kind === 'print_value') d.ty = tys[0]!;
+    this.record(id, size, () => args.forEach((x, i) => this.store(x, { base: R7, off: offs[i]! }, tys[i]!)));
+  }
+
+  private printf(e: A.Call): void {
+    const fmt = (e.args[0] as A.StringLit).value;
+    const args = e.args.slice(1) as A.Expr[];
+    const tys = args.map((x) => this.ty(x));
+    let size = 8;
+    const layout = tys.map((ty) => {
+      const off = size;
+      size += storageSize(ty);
+      return { ty, off };
+    });
+    const id = this.eventId({ kind: 'printf', format: parseFormat(fmt), args: layout, size });
+    this.record(id, size, () => args.forEach((x, i) => this.store(x, { base: R7, off: layout[i]!.off }, tys[i]!)));
+  }
+
+  // ------------------------------------------------------------------------------------------------ maps
+
+  private layout(name: string, r: Range): MapLayout {
+    return this.c.maps.get(name) ?? this.err(`Undefined map: ${name}`, r);
+  }
+
+  /** Builds a map key on the stack; returns its location. */
+  private key(m: MapLayout, keyExpr: A.Expr | undefined, bucket?: () => void): Loc {
+    const loc = this.frame.alloc(m.keySize);
+    const userSize = m.keySize - (m.bucketed ? 8 : 0);
+    if (keyExpr && m.info.key) {
+      this.zero(loc, userSize);
+      this.store(keyExpr, loc, m.info.key);
+    } else if (userSize) this.a.st(8, loc.base, loc.off, 0);
+    if (m.bucketed && bucket) {
+      bucket();
+      this.a.stx(8, loc.base, loc.off + userSize, R0);
+    }
+    return loc;
+  }
+
+  private lookup(m: MapLayout, key: Loc): void {
+    this.a.ldMapFd(R1, m.slot).mov(R2, key.base).add(R2, key.off).call('map_lookup_elem');
+  }
+
+  private update(m: MapLayout, key: Loc, value: Loc): void {
+    this.a.ldMapFd(R1, m.slot).mov(R2, key.base).add(R2, key.off).mov(R3, value.base).add(R3, value.off).mov(R4, 0).call('map_update_elem');
+  }
+
+  private mapAssign(target: A.MapRef | A.MapAccess, value: A.Expr): void {
+    const a = this.a;
+    const m = this.layout(target.kind === 'map' ? target.name : target.map.name, target.range);
+    const keyExpr = target.kind === 'map_access' ? target.key : undefined;
+    if (value.kind === 'call' && AGGREGATES.has(value.name)) {
+      const args = value.args as A.Expr[];
+      const v = this.frame.alloc(16);
+      // the new sample (or 1 for count) and a second word: 1 (count / is-set)
+      if (value.name === 'count' || value.name === 'hist' || value.name === 'lhist') a.st(8, v.base, v.off, 1);
+      else {
+        this.int(args[0]!);
+        a.stx(8, v.base, v.off, R0);
+      }
+      a.st(8, v.base, v.off + 8, 1);
+      let bucket: (() => void) | undefined;
+      if (value.name === 'hist') bucket = () => (this.int(args[0]!), this.histBucket(m.info.bits ?? 0));
+      if (value.name === 'lhist') bucket = () => (this.int(args[0]!), this.lhistBucket(m.info.lhist!));
+      const key = this.key(m, keyExpr, bucket);
+      const init = a.newLabel('init');
+      const done = a.newLabel('done');
+      this.lookup(m, key);
+      a.jeq(R0, 0, init);
+      switch (value.name) {
+        case 'count':
+        case 'hist':
+        case 'lhist':
+          a.ldx(8, R1, R0, 0).add(R1, 1).stx(8, R0, 0, R1);
+          break;
+        case 'sum':
+          a.ldx(8, R1, R0, 0).ldx(8, R2, v.base, v.off).add(R1, R2).stx(8, R0, 0, R1);
+          break;
+        case 'avg':
+        case 'stats':
+          a.ldx(8, R1, R0, 0).ldx(8, R2, v.base, v.off).add(R1, R2).stx(8, R0, 0, R1);
+          a.ldx(8, R1, R0, 8).add(R1, 1).stx(8, R0, 8, R1);
+          break;
+        case 'min':
+        case 'max': {
+          const signed = isSigned(m.info.value);
+          const keep = a.newLabel('keep');
+          const set = a.newLabel('set');
+          a.ldx(8, R1, R0, 8).jeq(R1, 0, set);
+          a.ldx(8, R1, R0, 0).ldx(8, R2, v.base, v.off);
+          // keep the current value unless the new one beats it
+          const jbeat = value.name === 'min' ? (signed ? 'jslt' : 'jlt') : signed ? 'jsgt' : 'jgt';
+          a.jmp(jbeat === 'jslt' ? 'jsge' : jbeat === 'jlt' ? 'jge' : jbeat === 'jsgt' ? 'jsle' : 'jle', R2, R1, keep);
+          a.label(set).ldx(8, R2, v.base, v.off).stx(8, R0, 0, R2).st(8, R0, 8, 1);
+          a.label(keep);
+          break;
+        }
+      }
+      a.ja(done).label(init);
+      this.update(m, key, v);
+      a.label(done);
+      return;
+    }
+    const v = this.frame.alloc(m.valueSize);
+    if (storageSize(m.info.value) < m.valueSize || m.info.value.k === 'str' || m.info.value.k === 'tuple') this.zero(v, m.valueSize);
+    this.store(value, v, m.info.value);
+    const key = this.key(m, keyExpr);
+    this.update(m, key, v);
+  }
+
+  /** r0 = bpftrace's log2 bucket index of r0 with `bits` sub-buckets per power of two. */
+  private histBucket(bits: number): void {
+    const a = this.a;
+    const neg = a.newLabel('hneg');
+    const small = a.newLabel('hsmall');
+    const done = a.newLabel('hdone');
+    a.jslt(R0, 0, neg);
+    a.jlt(R0, 1 << bits, small);
+    // r1 = n, r2 = floor(log2 n)
+    a.mov(R1, R0).mov(R2, 0).mov(R3, R0);
+    for (const sh of [32, 16, 8, 4, 2, 1]) {
+      const skip = a.newLabel('l2');
+      a.mov(R4, R3).rsh(R4, sh).jeq(R4, 0, skip).mov(R3, R4).add(R2, sh).label(skip);
+    }
+    // index = ((l - k + 1) << k) + ((n >> (l - k)) & (2^k - 1)) + 1
+    a.mov(R0, R2).add(R0, 1 - bits).lsh(R0, bits);
+    if (bits) a.mov(R4, R2).add(R4, -bits).mov(R5, R1).rsh(R5, R4).and(R5, (1 << bits) - 1).add(R0, R5);
+    a.add(R0, 1).ja(done);
+    a.label(small).add(R0, 1).ja(done);
+    a.label(neg).mov(R0, 0);
+    a.label(done);
+  }
+
+  /** r0 = lhist bucket: 0 below min, 1 + (n - min) / step, last for n >= max. */
+  private lhistBucket(l: { min: number; max: number; step: number }): void {
+    const a = this.a;
+    const below = a.newLabel('lbelow');
+    const above = a.newLabel('labove');
+    const done = a.newLabel('ldone');
+    a.jslt(R0, l.min, below).jsge(R0, l.max, above);
+    a.add(R0, -l.min).div(R0, l.step).add(R0, 1).ja(done);
+    a.label(below).mov(R0, 0).ja(done);
+    a.label(above).mov(R0, 1 + Math.trunc((l.max - l.min) / l.step));
+    a.label(done);
+  }
+
+  // ------------------------------------------------------------------------------------------------ values in memory
+
+  private zero(loc: Loc, size: number): void {
+    for (let o = 0; o < size; o += 8) this.a.st(8, loc.base, loc.off + o, 0);
+  }
+
+  private copy(dst: Loc, src: Loc, size: number): void {
+    for (let o = 0; o < size; o += 8) this.a.ldx(8, R1, src.base, src.off + o).stx(8, dst.base, dst.off + o, R1);
+  }
+
+  /** Writes the value of `e`, converted to `ty`, at `loc`. */
+  private store(e: A.Expr, loc: Loc, ty: Ty): void {
+    const a = this.a;
+    if (isInt(ty) || ty.k === 'stack') {
+      this.int(e);
+      if (ty.k === 'int' && ty.size < 8) this.truncate(ty);
+      a.stx(8, loc.base, loc.off, R0);
+      return;
+    }
+    if (ty.k === 'tuple') {
+      const offs = tupleOffsets(ty);
+      if (e.kind === 'tuple') {
+        e.elems.forEach((x, i) => this.store(x, { base: loc.base, off: loc.off + offs[i]! }, ty.elems[i]!));
+        return;
+      }
+    }
+    if (ty.k === 'str') return this.storeStr(e, loc, ty.size);
+    // values that already live in memory: variables and map values
+    const src = this.memOf(e, storageSize(ty));
+    if (src) return this.copy(loc, src, storageSize(ty));
+    this.err(`cannot use a ${ty.k} value here`, e.range);
+  }
+
+  /** A location holding the value of e (variables, map values copied to a temp), or undefined. */
+  private memOf(e: A.Expr, size: number): Loc | undefined {
+    if (e.kind === 'variable') return this.vars.get(e.name);
+    if (e.kind === 'map' || e.kind === 'map_access') {
+      const m = this.layout(e.kind === 'map' ? e.name : e.map.name, e.range);
+      const tmp = this.frame.alloc(size);
+      const key = this.key(m, e.kind === 'map_access' ? e.key : undefined);
+      const miss = this.a.newLabel('miss');
+      const done = this.a.newLabel('got');
+      this.lookup(m, key);
+      this.a.jeq(R0, 0, miss);
+      this.copy(tmp, { base: R0, off: 0 }, size);
+      this.a.ja(done).label(miss);
+      this.zero(tmp, size);
+      this.a.label(done);
+      return tmp;
+    }
+    return undefined;
+  }
+
+  private storeStr(e: A.Expr, loc: Loc, size: number): void {
+    const a = this.a;
+    const ptr = () => (loc.base === R10 ? a.mov(R1, R10).add(R1, loc.off) : a.mov(R1, loc.base).add(R1, loc.off));
+    switch (e.kind) {
+      case 'string': {
+        const bytes = Buffer.alloc(Math.ceil(size / 8) * 8);
+        bytes.write(e.value.slice(0, size - 1), 'latin1');
+        for (let o = 0; o < bytes.length; o += 4) a.st(4, loc.base, loc.off + o, bytes.readInt32LE(o));
+        return;
+      }
+      case 'builtin':
+        if (e.name === 'comm') {
+          ptr();
+          a.mov(R2, Math.min(16, size)).call('get_current_comm');
+          return;
+        }
+        if (e.name === 'probe') return this.storeStr({ kind: 'string', value: this.exp.name, range: e.range }, loc, size);
+        break;
+      case 'positional':
+        return this.storeStr({ kind: 'string', value: this.c.info.params[e.index - 1] ?? '', range: e.range }, loc, size);
+      case 'call':
+        if (e.name === 'str') {
+          const arg = e.args[0] as A.Expr;
+          const at = this.ty(arg);
+          if (at.k === 'str') return this.storeStr(arg, loc, size);
+          let n = size;
+          if (e.args[1]) {
+            const lim = e.args[1] as A.Expr;
+            if (lim.kind !== 'int') this.err('str() length must be an integer literal here', lim.range);
+            n = Math.min(size, Number(lim.value) + 1);
+          }
+          this.int(arg);
+          a.mov(R3, R0);
+          ptr();
+          a.mov(R2, n).call(at.k === 'ptr' && at.user ? 'probe_read_user_str' : 'probe_read_kernel_str');
+          return;
+        }
+        if (e.name === 'comm') return this.storeStr({ kind: 'builtin', name: 'comm', range: e.range }, loc, size);
+        break;
+      case 'field': {
+        const base = this.ty(e.expr);
+        if (base.k === 'args') {
+          const f = this.typer.argField(e.field)!;
+          if (f.dataLoc || f.relLoc) {
+            // u32 at the field: data offset (low 16 bits) within the record
+            a.ldx(4, R3, R6, f.offset).and(R3, 0xffff);
+            if (f.relLoc) a.add(R3, f.offset + 4);
+            a.add(R3, R6);
+            ptr();
+            a.mov(R2, size).call('probe_read_kernel_str');
+            return;
+          }
+          ptr();
+          a.mov(R2, Math.min(size, f.size)).mov(R3, R6).add(R3, f.offset).call('probe_read_kernel');
+          return;
+        }
+        if (base.k === 'ptr' || base.k === 'record') {
+          const { addr, user } = this.fieldAddr(e);
+          void addr;
+          ptr();
+          a.mov(R2, size).mov(R3, R0).call(user ? 'probe_read_user' : 'probe_read_kernel');
+          return;
+        }
+        break;
+      }
+      case 'ternary': {
+        const elseL = a.newLabel('telse');
+        const end = a.newLabel('tend');
+        this.cond(e.cond, elseL);
+        this.storeStr(e.then ?? e.cond, loc, size);
+        a.ja(end).label(elseL);
+        this.storeStr(e.else, loc, size);
+        a.label(end);
+        return;
+      }
+    }
+    const src = this.memOf(e, Math.ceil(size / 8) * 8);
+    if (src) return this.copy(loc, src, Math.ceil(size / 8) * 8);
+    this.err(`cannot use this expression as a string`, e.range);
+  }
+
+  /** r0 = address of a struct field reached through a pointer; returns whether it is user memory. */
+  private fieldAddr(e: A.FieldAccess): { addr: true; user: boolean } {
+    const base = this.ty(e.expr);
+    if (base.k !== 'ptr' && base.k !== 'record') this.err('field access needs a struct pointer', e.range);
+    this.btf ??= Btf.vmlinux();
+    const m = this.btf.member(base.btf!, e.field);
+    if (base.k === 'record') {
+      // the record itself is addressed by its expression: a field of a field
+      this.fieldAddr(e.expr as A.FieldAccess);
+    } else this.int(e.expr);
+    if (m.offset) this.a.add(R0, m.offset);
+    return { addr: true, user: base.k === 'ptr' ? base.user : false };
+  }
+
+  // ------------------------------------------------------------------------------------------------ integers
+
+  private truncate(ty: { size: number; signed: boolean }): void {
+    const a = this.a;
+    if (ty.signed) a.lsh(R0, 64 - ty.size * 8).arsh(R0, 64 - ty.size * 8);
+    else if (ty.size === 4) a.mov32(R0, R0);
+    else a.and(R0, ty.size === 1 ? 0xff : 0xffff);
+  }
+
+  /** Whether evaluating e is a single instruction into r0 with no side effects (no spill needed around it). */
+  private simple(e: A.Expr): boolean {
+    return e.kind === 'int' || e.kind === 'variable' || e.kind === 'bool' || e.kind === 'param_count' || (e.kind === 'positional' && this.ty(e).k === 'int');
+  }
+
+  /** Evaluates an integer expression into r0. */
+  int(e: A.Expr): void {
+    const a = this.a;
+    switch (e.kind) {
+      case 'int':
+        if (fitsImm(BigInt.asIntN(64, e.value))) a.mov(R0, Number(BigInt.asIntN(64, e.value)));
+        else a.ldImm64(R0, BigInt.asIntN(64, e.value));
+        return;
+      case 'bool':
+        a.mov(R0, e.value ? 1 : 0);
+        return;
+      case 'positional': {
+        const v = this.c.info.params[e.index - 1] ?? '0';
+        return this.int(lit(BigInt(/^-?\d+$/.test(v) ? v : '0'), e.range));
+      }
+      case 'param_count':
+        return this.int(lit(BigInt(this.c.info.params.length), e.range));
+      case 'variable': {
+        const l = this.vars.get(e.name)!;
+        a.ldx(8, R0, l.base, l.off);
+        return;
+      }
+      case 'builtin':
+        return this.builtin(e.name, e.range);
+      case 'map':
+      case 'map_access': {
+        const l = this.memOf(e, 8)!;
+        a.ldx(8, R0, l.base, l.off);
+        return;
+      }
+      case 'binary':
+        return this.binary(e);
+      case 'unary':
+        this.int(e.operand);
+        if (e.op === '-') a.neg(R0);
+        else if (e.op === '~') a.xor(R0, -1);
+        else if (e.op === '!') this.bool(() => a.jeq(R0, 0, this.tmpTrue!));
+        else if (e.op === '*') this.deref(8, this.ty(e.operand).k === 'ptr' && (this.ty(e.operand) as { user: boolean }).user);
+        return;
+      case 'ternary': {
+        const elseL = a.newLabel('telse');
+        const end = a.newLabel('tend');
+        if (!e.then) {
+          this.int(e.cond);
+          a.jne(R0, 0, end);
+          this.int(e.else);
+          a.label(end);
+          return;
+        }
+        this.cond(e.cond, elseL);
+        this.int(e.then);
+        a.ja(end).label(elseL);
+        this.int(e.else);
+        a.label(end);
+        return;
+      }
+      case 'cast': {
+        this.int(e.expr);
+        const t = this.ty(e);
+        if (t.k === 'int' && t.size < 8) this.truncate(t);
+        return;
+      }
+      case 'field': {
+        const base = this.ty(e.expr);
+        if (base.k === 'args') {
+          const f = this.typer.argField(e.field)!;
+          const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
+          a.ldx(size, R0, R6, f.offset);
+          if (f.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
+          return;
+        }
+        const ft = this.ty(e);
+        const { user } = this.fieldAddr(e);
+        const size = ft.k === 'int' ? ft.size : 8;
+        this.deref(size, user);
+        if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
+        return;
+      }
+      case 'incdec':
+        return this.incdec(e);
+      case 'sizeof': {
+        const arg = e.arg;
+        const t = 'kind' in arg && (arg.kind === 'named_type' || arg.kind === 'pointer_type' || arg.kind === 'array_type') ? undefined : this.ty(arg as A.Expr);
+        return this.int(lit(BigInt(t ? (t.k === 'int' ? t.size : storageSize(t)) : 8), e.range));
+      }
+      case 'call':
+        return this.callInt(e);
+      default:
+        this.err(`${e.kind} expressions are not supported yet`, e.range);
+    }
+  }
+
+  /** r0 = *(size *)r0, through probe_read (user or kernel memory). */
+  private deref(size: number, user: boolean): void {
+    const t = this.frame.alloc(8);
+    const a = this.a;
+    a.mov(R3, R0).mov(R1, R10).add(R1, t.off).mov(R2, size).call(user ? 'probe_read_user' : 'probe_read_kernel');
+    a.ldx(size as 1 | 2 | 4 | 8, R0, R10, t.off);
+  }
+
+  private tmpTrue?: Label;
+
+  /** r0 = 1 when `jumpIfTrue` (emitted by f, targeting this.tmpTrue) jumps, else 0. */
+  private bool(f: () => void): void {
+    const a = this.a;
+    const t = a.newLabel('true');
+    const end = a.newLabel('bend');
+    const saved = this.tmpTrue;
+    this.tmpTrue = t;
+    f();
+    this.tmpTrue = saved;
+    a.mov(R0, 0).ja(end).label(t).mov(R0, 1).label(end);
+  }
+
+  private builtin(name: string, r: Range): void {
+    const a = this.a;
+    switch (name) {
+      case 'pid':
+        a.call('get_current_pid_tgid').rsh(R0, 32);
+        return;
+      case 'tid':
+        a.call('get_current_pid_tgid').mov32(R0, R0);
+        return;
+      case 'uid':
+        a.call('get_current_uid_gid').mov32(R0, R0);
+        return;
+      case 'gid':
+        a.call('get_current_uid_gid').rsh(R0, 32);
+        return;
+      case 'nsecs':
+        a.call('ktime_get_boot_ns');
+        return;
+      case 'elapsed':
+        a.call('ktime_get_ns').ldImm64(R1, this.c.startNs).sub(R0, R1);
+        return;
+      case 'cpu':
+        a.call('get_smp_processor_id');
+        return;
+      case 'rand':
+        a.call('get_prandom_u32');
+        return;
+      case 'cgroup':
+        a.call('get_current_cgroup_id');
+        return;
+      case 'curtask':
+        a.call('get_current_task');
+        return;
+      case 'jiffies':
+        a.call('get_jiffies_64');
+        return;
+      case 'kstack':
+      case 'ustack':
+        return this.stack(name === 'ustack');
+      case 'retval':
+        // x86_64 pt_regs->ax
+        a.ldx(8, R0, R6, 80);
+        return;
+      default: {
+        const m = /^arg(\d+)$/.exec(name);
+        if (m && this.exp.target.provider === 'rawtracepoint') {
+          a.ldx(8, R0, R6, Number(m[1]) * 8);
+          return;
+        }
+        if (m) {
+          // x86_64 pt_regs: di, si, dx, cx, r8, r9
+          const off = [112, 104, 96, 88, 72, 64][Number(m[1])];
+          if (off === undefined) this.err(`${name} is not available (only arg0-arg5 are passed in registers)`, r);
+          a.ldx(8, R0, R6, off);
+          return;
+        }
+        this.err(`the ${name} builtin is not supported yet`, r);
+      }
+    }
+  }
+
+  private stack(user: boolean): void {
+    const a = this.a;
+    if (!this.c.stackmap) this.c.stackmap = { fd: -1, name: 'stack_traces' };
+    a.mov(R1, R6).ldMapFd(R2, this.c.stackmap).mov(R3, user ? 1 << 8 : 0).call('get_stackid');
+    if (user) {
+      // tgid in the high half, so user space knows whose address space the frames belong to
+      a.mov32(R0, R0).mov(R7, R0).call('get_current_pid_tgid').rsh(R0, 32).lsh(R0, 32).or(R0, R7);
+    }
+  }
+
+  private incdec(e: A.IncDec): void {
+    const a = this.a;
+    const d = e.op === '++' ? 1 : -1;
+    const t = e.operand;
+    if (t.kind === 'variable') {
+      const l = this.vars.get(t.name)!;
+      a.ldx(8, R0, l.base, l.off);
+      if (!e.prefix) a.mov(R1, R0).add(R1, d).stx(8, l.base, l.off, R1);
+      else a.add(R0, d).stx(8, l.base, l.off, R0);
+      return;
+    }
+    const m = this.layout(t.kind === 'map' ? t.name : t.map.name, t.range);
+    const key = this.key(m, t.kind === 'map_access' ? t.key : undefined);
+    const init = a.newLabel('iinit');
+    const done = a.newLabel('idone');
+    this.lookup(m, key);
+    a.jeq(R0, 0, init).ldx(8, R1, R0, 0).add(R1, d).stx(8, R0, 0, R1).mov(R0, R1);
+    if (!e.prefix) a.add(R0, -d);
+    a.ja(done).label(init);
+    const v = this.frame.alloc(m.valueSize);
+    this.zero(v, m.valueSize);
+    a.st(8, v.base, v.off, d);
+    this.update(m, key, v);
+    a.mov(R0, e.prefix ? d : 0).label(done);
+  }
+
+  private callInt(e: A.Call): void {
+    const a = this.a;
+    switch (e.name) {
+      case 'kaddr': {
+        const name = (e.args[0] as A.StringLit).value;
+        const addr = kallsyms().address(name);
+        if (addr === undefined) this.err(`Failed to resolve kernel symbol: ${name}`, e.range);
+        a.ldImm64(R0, addr);
+        return;
+      }
+      case 'ksym':
+      case 'usym':
+        return this.int(e.args[0] as A.Expr);
+      case 'strncmp':
+      case 'strcontains':
+        this.err(`${e.name}() is not supported yet`, e.range);
+      case 'kstack':
+      case 'ustack':
+        return this.stack(e.name === 'ustack');
+      case 'delete':
+        this.exprStmt(e);
+        a.mov(R0, 1);
+        return;
+      case 'pid':
+      case 'tid':
+      case 'nsecs':
+      case 'cpu':
+      case 'uid':
+      case 'gid':
+      case 'elapsed':
+        return this.builtin(e.name, e.range);
+      default:
+        this.err(`${e.name}() cannot be used as an integer value`, e.range);
+    }
+  }
+
+  private binary(e: A.Binary): void {
+    const a = this.a;
+    if (CMP[e.op] || e.op === '&&' || e.op === '||') {
+      this.bool(() => {
+        const f = a.newLabel('bfalse');
+        this.cond(e, f);
+        a.ja(this.tmpTrue!).label(f);
+      });
+      return;
+    }
+    const lt = this.ty(e.left);
+    const rt = this.ty(e.right);
+    const signed = isSigned(lt) || isSigned(rt);
+    this.int(e.left);
+    let src: Reg | number;
+    if (e.right.kind === 'int' && fitsImm(BigInt.asIntN(64, e.right.value))) src = Number(BigInt.asIntN(64, e.right.value));
+    else {
+      const t = this.simple(e.right) ? undefined : this.frame.alloc(8);
+      if (t) a.stx(8, t.base, t.off, R0);
+      else a.mov(R7, R0);
+      this.int(e.right);
+      a.mov(R1, R0);
+      if (t) a.ldx(8, R0, t.base, t.off);
+      else a.mov(R0, R7);
+      src = R1;
+    }
+    const ops: Record<string, Parameters<Asm['alu64']>[0]> = { '+': 'add', '-': 'sub', '*': 'mul', '&': 'and', '|': 'or', '^': 'xor', '<<': 'lsh' };
+    const op = ops[e.op] ?? (e.op === '/' ? (signed ? 'sdiv' : 'div') : e.op === '%' ? (signed ? 'smod' : 'mod') : e.op === '>>' ? (signed ? 'arsh' : 'rsh') : undefined);
+    if (!op) this.err(`operator ${e.op} is not supported`, e.range);
+    // pointer arithmetic on BTF pointers is scaled by the pointee size
+    a.alu64(op, R0, src);
+  }
+
+  /** Emits code that jumps to `falseL` when e is false (falls through when true). */
+  cond(e: A.Expr, falseL: Label): void {
+    const a = this.a;
+    if (e.kind === 'binary' && e.op === '&&') {
+      this.cond(e.left, falseL);
+      this.cond(e.right, falseL);
+      return;
+    }
+    if (e.kind === 'binary' && e.op === '||') {
+      const t = a.newLabel('or');
+      const next = a.newLabel('or2');
+      this.cond(e.left, next);
+      a.ja(t).label(next);
+      this.cond(e.right, falseL);
+      a.label(t);
+      return;
+    }
+    if (e.kind === 'unary' && e.op === '!') {
+      const t = a.newLabel('not');
+      this.cond(e.operand, t);
+      a.ja(falseL).label(t);
+      return;
+    }
+    if (e.kind === 'binary' && CMP[e.op]) {
+      const lt = this.ty(e.left);
+      const rt = this.ty(e.right);
+      if (lt.k === 'str' || rt.k === 'str') return this.strCond(e, falseL);
+      const signed = isSigned(lt) && isSigned(rt);
+      const inv = CMP[CMP[e.op]!.inv]!;
+      const j = (signed ? inv.s : inv.u) as Parameters<Asm['jmp']>[0];
+      this.int(e.left);
+      if (e.right.kind === 'int' && fitsImm(BigInt.asIntN(64, e.right.value))) {
+        a.jmp(j, R0, Number(BigInt.asIntN(64, e.right.value)), falseL);
+        return;
+      }
+      const t = this.simple(e.right) ? undefined : this.frame.alloc(8);
+      if (t) a.stx(8, t.base, t.off, R0);
+      else a.mov(R7, R0);
+      this.int(e.right);
+      a.mov(R1, R0);
+      if (t) a.ldx(8, R0, t.base, t.off);
+      else a.mov(R0, R7);
+      a.jmp(j, R0, R1, falseL);
+      return;
+    }
+    this.int(e);
+    a.jeq(R0, 0, falseL);
+  }
+
+  /** String ==/!=: byte compare up to the shorter size, stopping at the first NUL. */
+  private strCond(e: A.Binary, falseL: Label): void {
+    const a = this.a;
+    const lt = this.ty(e.left) as { k: 'str'; size: number };
+    const rt = this.ty(e.right) as { k: 'str'; size: number };
+    const l = this.frame.alloc(lt.size);
+    const r = this.frame.alloc(rt.size);
+    this.storeStr(e.left, l, lt.size);
+    this.storeStr(e.right, r, rt.size);
+    const n = Math.min(lt.size, rt.size);
+    const equal = a.newLabel('streq');
+    const differ = a.newLabel('strne');
+    for (let i = 0; i < n; i++) {
+      a.ldx(1, R1, R10, l.off + i).ldx(1, R2, R10, r.off + i).jne(R1, R2, differ).jeq(R1, 0, equal);
+    }
+    a.ja(equal);
+    const end = a.newLabel('strend');
+    if (e.op === '==') a.label(differ).ja(falseL).label(equal);
+    else a.label(equal).ja(falseL).label(differ);
+    a.label(end);
+  }
+}
+
+function lit(value: bigint, range: Range): A.IntLit {
+  return { kind: 'int', value, range };
+}
+
+function collectVars(b: A.Block, t: Typer): void {
+  const walk = (s: A.Stmt): void => {
+    switch (s.kind) {
+      case 'assign':
+        if (s.target.kind === 'variable') {
+          const v: A.Expr = s.op ? { kind: 'binary', op: s.op, left: s.target, right: s.value, range: s.range } : s.value;
+          const ty = t.typeOf(v);
+          const prev = t.vars.get(s.target.name);
+          t.vars.set(s.target.name, prev && prev.k === 'str' && ty.k === 'str' ? { k: 'str', size: Math.max(prev.size, ty.size) } : (prev ?? ty));
+        }
+        return;
+      case 'var_decl':
+        t.vars.set(s.variable.name, s.value ? t.typeOf(s.value) : U64);
+        return;
+      case 'for_range':
+        t.vars.set(s.variable.name, I64);
+        return s.body.stmts.forEach(walk);
+      case 'if':
+        s.then.stmts.forEach(walk);
+        if (s.else) s.else.kind === 'if' ? walk(s.else) : s.else.stmts.forEach(walk);
+        return;
+      case 'while':
+      case 'unroll':
+        return s.body.stmts.forEach(walk);
+      case 'block':
+        return s.stmts.forEach(walk);
+      default:
+        return;
+    }
+  };
+  b.stmts.forEach(walk);
+}
+
+function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAttachType'> {
+  switch (x.target.provider) {
+    case 'tracepoint':
+      return { progType: ProgType.TRACEPOINT };
+    case 'begin':
+    case 'end':
+    case 'rawtracepoint':
+      return { progType: ProgType.RAW_TRACEPOINT };
+    case 'profile':
+    case 'interval':
+    case 'software':
+      return { progType: ProgType.PERF_EVENT };
+    case 'fentry':
+      return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_FENTRY };
+    case 'fexit':
+      return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_FEXIT };
+    default:
+      return { progType: ProgType.KPROBE };
+  }
+}
+
+/** Generates the BPF programs of a checked program. */
+export function generate(info: ProgramInfo): Compiled {
+  const maps = new Map<string, MapLayout>();
+  for (const [name, m] of info.maps) maps.set(name, layoutMap(m));
+  const c: Compiled = {
+    info,
+    maps,
+    ringbuf: { fd: -1, name: 'ringbuf' },
+    lost: { fd: -1, name: 'lost_events' },
+    events: [],
+    probes: [],
+    startNs: process.hrtime.bigint(),
+  };
+  for (const pi of info.probes) {
+    for (const x of pi.targets) {
+      const asm = new ProbeCompiler(c, x, pi.probe).compile();
+      c.probes.push({ name: x.name, expanded: x, asm, probe: pi.probe, ...progTypeFor(x) });
+    }
+  }
+  return c;
+}

@@ -1,0 +1,396 @@
+/**
+ * The runtime: creates the maps, loads every program (so all errors surface before anything runs), runs BEGIN
+ * probes, attaches the rest, turns ring buffer records into output, and on exit/Ctrl-C/SIGTERM detaches, runs END
+ * probes and prints the maps — then releases everything.
+ */
+import { BpfMap, MapType } from '../bpf/map.js';
+import { Program, VerifierError } from '../bpf/program.js';
+import { RingBufferReader } from '../bpf/ringbuf.js';
+import { closeAll } from '../bpf/resources.js';
+import { possibleCpus } from '../bpf/cpus.js';
+import { attachTracepoint } from '../bpf/link/tracepoint.js';
+import { attachPerfEvent } from '../bpf/link/perf_event.js';
+import { attachRawTracepoint } from '../bpf/link/raw_tracepoint.js';
+import { attachTracing } from '../bpf/link/tracing.js';
+import { attachKprobe } from '../bpf/link/kprobe.js';
+import type { Link } from '../bpf/link/link.js';
+import { feature } from '../bpf/features.js';
+import { progTestRun } from '../sys/bpf.js';
+import { KscopeError } from '../sys/errors.js';
+import { disassemble } from '../asm/disasm.js';
+import { Symbolizer } from '../symbols/symbolizer.js';
+import { formatAttachedProbes, formatExit, formatMap, formatPrintf, formatPrintValue, formatTime, formatTotalLost, type MapSnapshot } from '../output/bpftrace.js';
+import { jsonAttachedProbes, jsonExit, jsonMap, jsonPrintf, jsonPrintValue, jsonTime, jsonLostEvents } from '../output/json.js';
+import type { StackValue, Value } from '../output/values.js';
+import type { Compiled, CompiledProbe, MapLayout } from './codegen.js';
+import { CompileError, Diagnostic } from './diagnostics.js';
+import { storageSize, tupleOffsets, type Ty } from './types.js';
+
+export interface RunOptions {
+  /** -f json */
+  json?: boolean;
+  /** -q: no "Attached N probes" */
+  quiet?: boolean;
+  /** -v: print instructions and verifier statistics */
+  verbose?: boolean;
+  out?: (s: string) => void;
+  err?: (s: string) => void;
+  /** ring buffer size in bytes (power of two) */
+  ringBytes?: number;
+  /** resolves when the traced command (-c) exits */
+  until?: Promise<unknown>;
+}
+
+const STACK_DEPTH = 127;
+
+export class Runtime {
+  private readonly maps = new Map<string, BpfMap<Buffer, Buffer>>();
+  private ring?: BpfMap<Buffer, Buffer>;
+  private lost?: BpfMap<Buffer, Buffer>;
+  private stackmap?: BpfMap<Buffer, Buffer>;
+  private reader?: RingBufferReader;
+  private readonly progs = new Map<CompiledProbe, Program>();
+  private readonly links: Link[] = [];
+  private readonly sym = new Symbolizer();
+  private exitRequested = false;
+  private wake?: () => void;
+  private readonly out: (s: string) => void;
+  private readonly err: (s: string) => void;
+  private lostReported = 0n;
+
+  constructor(
+    private readonly c: Compiled,
+    private readonly opts: RunOptions = {},
+  ) {
+    this.out = opts.out ?? ((s) => process.stdout.write(s));
+    this.err = opts.err ?? ((s) => process.stderr.write(s));
+  }
+
+  /** Creates maps and loads every program; throws (with the script line) on a verifier rejection. */
+  load(): void {
+    const c = this.c;
+    this.ring = BpfMap.raw(MapType.RINGBUF, 0, 0, this.opts.ringBytes ?? 8 << 20, 'ringbuf');
+    c.ringbuf.fd = this.ring.fd;
+    this.lost = BpfMap.raw(MapType.PERCPU_ARRAY, 4, 8, 1, 'lost_events');
+    c.lost.fd = this.lost.fd;
+    if (c.stackmap) {
+      this.stackmap = BpfMap.raw(MapType.STACK_TRACE, 4, STACK_DEPTH * 8, 16384, 'stack_traces');
+      c.stackmap.fd = this.stackmap.fd;
+    }
+    for (const [name, l] of c.maps) {
+      const m = BpfMap.raw(l.type, l.keySize, l.valueSize, l.info.maxEntries, l.slot.name);
+      l.slot.fd = m.fd;
+      this.maps.set(name, m);
+    }
+    for (const p of c.probes) this.progs.set(p, this.loadProbe(p));
+  }
+
+  private loadProbe(p: CompiledProbe): Program {
+    const asm = p.asm.assemble();
+    let attachBtfId: number | undefined;
+    if (p.expanded.target.provider === 'rawtracepoint' && feature('tp_btf').supported) {
+      // rawtracepoint probes use tp_btf when the kernel has BTF (typed arguments, direct reads)
+      attachBtfId = undefined;
+    }
+    if (this.opts.verbose) {
+      this.err(`\nProgram ${p.name}:\n`);
+      this.err(disassemble(asm.insns, { mapName: (fd) => this.mapNameByFd(fd) }).join('\n') + '\n');
+    }
+    try {
+      const prog = Program.load({
+        type: p.progType,
+        insns: asm.bytes,
+        name: p.name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 15),
+        expectedAttachType: p.expectedAttachType,
+        attachBtfId,
+        wantLog: this.opts.verbose,
+      });
+      if (this.opts.verbose) this.err(`${prog.stats() ? `verifier: processed ${prog.stats()!.processed} insns` : ''}\n`);
+      return prog;
+    } catch (e) {
+      if (e instanceof VerifierError) {
+        const tag = e.insnIndex !== undefined ? (asm.tags[e.insnIndex] as { start: number; end: number } | undefined) : undefined;
+        const lines = e.log.trim().split('\n');
+        const why = VerifierError.reason(e.log);
+        throw new CompileError(
+          Diagnostic.error(`the BPF verifier rejected the program for ${p.name} at instruction ${e.insnIndex ?? '?'}: ${why}`, tag ?? p.probe.range, [
+            `the last verifier lines were:\n${lines.slice(-6).join('\n')}`,
+            'this is a kscope bug if the script is valid: please report it with the script and the output of -v',
+          ]),
+          this.c.info.source,
+        );
+      }
+      throw e;
+    }
+  }
+
+  private mapNameByFd(fd: number): string | undefined {
+    for (const [n, m] of this.maps) if (m.fd === fd) return n;
+    if (fd === this.ring?.fd) return 'ringbuf';
+    return undefined;
+  }
+
+  private runSpecial(kind: 'begin' | 'end'): void {
+    for (const p of this.c.probes) if (p.expanded.target.provider === kind) progTestRun(this.progs.get(p)!.fd, Buffer.alloc(8));
+  }
+
+  private attach(p: CompiledProbe, prog: Program): Link {
+    const t = p.expanded.target;
+    switch (t.provider) {
+      case 'tracepoint':
+        return attachTracepoint(prog, t.system, t.event);
+      case 'rawtracepoint':
+        return attachRawTracepoint(prog, t.event);
+      case 'profile':
+        return attachPerfEvent(prog, { type: t.perfType, config: t.config, frequency: t.frequency, period: t.period }, p.name);
+      case 'interval':
+        return attachPerfEvent(prog, { type: t.perfType, config: t.config, frequency: t.frequency, period: t.period, cpus: [0] }, p.name);
+      case 'software':
+        return attachPerfEvent(prog, { type: t.perfType, config: t.config, period: t.period }, p.name);
+      case 'kprobe':
+      case 'kretprobe':
+        return attachKprobe(prog, { func: t.func, offset: t.offset !== undefined ? BigInt(t.offset) : undefined, retprobe: t.provider === 'kretprobe' });
+      case 'fentry':
+      case 'fexit':
+        return attachTracing(prog, p.name);
+      default:
+        throw new KscopeError(`${p.name}: attaching ${t.provider} probes is not supported yet`);
+    }
+  }
+
+  /** Runs the program to completion; returns the exit code. */
+  async run(): Promise<number> {
+    const sigs: [NodeJS.Signals, () => void][] = [];
+    try {
+      this.load();
+      this.reader = new RingBufferReader(this.ring!, (d) => this.onRecord(d), { coalesceMs: 1, timerMs: 100 });
+      this.runSpecial('begin');
+      this.reader.drain();
+      const others = this.c.probes.filter((p) => p.expanded.target.provider !== 'begin' && p.expanded.target.provider !== 'end');
+      if (!this.exitRequested && this.c.info.hasEventProbes) {
+        for (const p of others) this.links.push(this.attach(p, this.progs.get(p)!));
+        if (!this.opts.quiet) this.err(this.opts.json ? jsonAttachedProbes(this.links.length) : formatAttachedProbes(this.links.length));
+        this.reader.start();
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.exitRequested) resolve();
+          for (const s of ['SIGINT', 'SIGTERM'] as const) {
+            const h = () => resolve();
+            process.on(s, h);
+            sigs.push([s, h]);
+          }
+          this.opts.until?.then(() => resolve());
+        });
+        this.reader.stop();
+        for (const l of this.links) l.close();
+        this.reader.drain();
+      }
+      this.exitRequested = false;
+      this.runSpecial('end');
+      this.reader.drain();
+      this.printExitMaps();
+      this.reportLost(true);
+      return 0;
+    } finally {
+      for (const [s, h] of sigs) process.off(s, h);
+      this.reader?.close();
+      closeAll();
+    }
+  }
+
+  private reportLost(final: boolean): void {
+    if (!this.lost) return;
+    const v = this.lost.lookupPerCpu(Buffer.alloc(4));
+    const total = (v ?? []).reduce((s, b) => s + b.readBigUInt64LE(0), 0n);
+    if (total > this.lostReported) {
+      const n = total - this.lostReported;
+      this.lostReported = total;
+      if (this.opts.json) this.err(jsonLostEvents(n));
+      else this.err(`Lost ${n} events\n`);
+    }
+    if (final && total > 0n && !this.opts.json) this.err(formatTotalLost(total));
+  }
+
+  private requestExit(): void {
+    this.exitRequested = true;
+    this.wake?.();
+  }
+
+  // ------------------------------------------------------------------------------------------------ records
+
+  private onRecord(d: Buffer): void {
+    if (this.exitRequested) return;
+    const id = d.readUInt32LE(0);
+    const ev = this.c.events[id];
+    if (!ev) return;
+    switch (ev.kind) {
+      case 'printf': {
+        const args = ev.args.map((a) => this.decode(a.ty, d, a.off));
+        const text = formatPrintf(ev.format, args);
+        this.out(this.opts.json ? jsonPrintf(text) : text);
+        return;
+      }
+      case 'exit':
+        this.requestExit();
+        return;
+      case 'time': {
+        const text = formatTime(ev.format);
+        this.out(this.opts.json ? jsonTime(text) : text);
+        return;
+      }
+      case 'print_map': {
+        const top = Number(d.readBigInt64LE(8));
+        const div = Number(d.readBigInt64LE(16));
+        const snap = this.snapshot(ev.map);
+        if (snap) this.out(this.opts.json ? jsonMap(snap, { top, div: div || undefined }) : formatMap(snap, { top, div: div || undefined }) + '\n');
+        return;
+      }
+      case 'clear':
+      case 'zero': {
+        const m = this.maps.get(ev.map);
+        if (m) {
+          if (ev.kind === 'clear') m.clear();
+          else for (const [k] of m.dump()) m.update(k, Buffer.alloc(m.valueBytes));
+        }
+        return;
+      }
+      case 'print_value': {
+        const v = this.decode(ev.ty, d, 8);
+        this.out(this.opts.json ? jsonPrintValue(v) : formatPrintValue(v));
+        return;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------ decoding
+
+  decode(ty: Ty, b: Buffer, off: number): Value {
+    switch (ty.k) {
+      case 'int':
+        return ty.signed ? b.readBigInt64LE(off) : b.readBigUInt64LE(off);
+      case 'bool':
+        return b.readBigUInt64LE(off) !== 0n;
+      case 'str': {
+        const end = b.indexOf(0, off);
+        return b.toString('latin1', off, end < 0 || end > off + ty.size ? off + ty.size : end);
+      }
+      case 'tuple': {
+        const offs = tupleOffsets(ty);
+        return { kind: 'tuple', items: ty.elems.map((e, i) => this.decode(e, b, off + offs[i]!)) };
+      }
+      case 'stack':
+        return this.stackValue(b.readBigUInt64LE(off), ty.user);
+      case 'ksym': {
+        const loc = this.sym.kernelSymbol(b.readBigUInt64LE(off));
+        return loc ? loc.name : `0x${b.readBigUInt64LE(off).toString(16)}`;
+      }
+      case 'ptr':
+        return { kind: 'symbolic', text: `0x${b.readBigUInt64LE(off).toString(16)}`, value: b.readBigUInt64LE(off) };
+      default:
+        return null;
+    }
+  }
+
+  private readonly stackCache = new Map<bigint, StackValue>();
+
+  private stackValue(v: bigint, user: boolean): StackValue {
+    const cached = this.stackCache.get(v);
+    if (cached) return cached;
+    const id = Number(v & 0xffffffffn);
+    const pid = Number(v >> 32n);
+    const frames: string[] = [];
+    if (id < 0x80000000 && this.stackmap) {
+      const key = Buffer.alloc(4);
+      key.writeUInt32LE(id);
+      const raw = this.stackmap.lookup(key);
+      if (raw)
+        for (let i = 0; i < STACK_DEPTH; i++) {
+          const ip = raw.readBigUInt64LE(i * 8);
+          if (!ip) break;
+          frames.push(user ? this.sym.user(pid, ip) : this.sym.kernel(ip));
+        }
+    }
+    const s: StackValue = { kind: 'stack', frames };
+    this.stackCache.set(v, s);
+    return s;
+  }
+
+  /** Reads a map from the kernel and reduces per-CPU values. */
+  snapshot(name: string): MapSnapshot | undefined {
+    const l = this.c.maps.get(name);
+    const m = this.maps.get(name);
+    if (!l || !m) return undefined;
+    const { keys, values, count } = m.dumpRaw();
+    const ncpu = l.type === MapType.PERCPU_HASH ? possibleCpus() : 1;
+    const stride = Math.ceil(l.valueSize / 8) * 8;
+    const userKey = l.keySize - (l.bucketed ? 8 : 0);
+    const keyOf = (i: number): Value | undefined => (l.info.key ? this.decode(l.info.key, keys, i * l.keySize) : undefined);
+    const sum = (i: number, word: number): bigint => {
+      let s = 0n;
+      for (let c = 0; c < ncpu; c++) s += values.readBigUInt64LE(i * m.valueBytes + c * stride + word * 8);
+      return s;
+    };
+    const signed = l.info.value.k === 'int' && l.info.value.signed;
+    const asSigned = (x: bigint) => (signed ? BigInt.asIntN(64, x) : x);
+    switch (l.info.kind) {
+      case 'count':
+      case 'sum': {
+        const entries = [];
+        for (let i = 0; i < count; i++) entries.push({ key: keyOf(i), value: asSigned(sum(i, 0)) });
+        return { name, kind: l.info.kind, entries };
+      }
+      case 'avg':
+      case 'stats': {
+        const entries = [];
+        for (let i = 0; i < count; i++) entries.push({ key: keyOf(i), value: { total: asSigned(sum(i, 0)), count: sum(i, 1) } });
+        return { name, kind: l.info.kind, entries };
+      }
+      case 'min':
+      case 'max': {
+        const entries = [];
+        for (let i = 0; i < count; i++) {
+          let best: bigint | undefined;
+          for (let c = 0; c < ncpu; c++) {
+            const base = i * m.valueBytes + c * stride;
+            if (!values.readBigUInt64LE(base + 8)) continue;
+            const v = signed ? values.readBigInt64LE(base) : values.readBigUInt64LE(base);
+            if (best === undefined || (l.info.kind === 'min' ? v < best : v > best)) best = v;
+          }
+          entries.push({ key: keyOf(i), value: best ?? 0n });
+        }
+        return { name, kind: l.info.kind, entries };
+      }
+      case 'hist':
+      case 'lhist': {
+        const byKey = new Map<string, { key: Value | undefined; counts: bigint[] }>();
+        for (let i = 0; i < count; i++) {
+          const kb = keys.subarray(i * l.keySize, i * l.keySize + userKey).toString('hex');
+          const bucket = Number(keys.readBigUInt64LE(i * l.keySize + userKey));
+          let e = byKey.get(kb);
+          if (!e) byKey.set(kb, (e = { key: keyOf(i), counts: [] }));
+          while (e.counts.length <= bucket) e.counts.push(0n);
+          e.counts[bucket] = sum(i, 0);
+        }
+        const entries = [...byKey.values()].map((e) => ({ key: e.key, value: e.counts }));
+        return l.info.kind === 'hist' ? { name, kind: 'hist', bits: l.info.bits ?? 0, entries } : { name, kind: 'lhist', ...l.info.lhist!, entries };
+      }
+      default: {
+        const entries = [];
+        for (let i = 0; i < count; i++) entries.push({ key: keyOf(i), value: this.decode(l.info.value, values, i * m.valueBytes) });
+        return { name, kind: 'value', entries };
+      }
+    }
+  }
+
+  private printExitMaps(): void {
+    const snaps: MapSnapshot[] = [];
+    for (const name of [...this.c.maps.keys()].sort()) {
+      const s = this.snapshot(name);
+      if (s && s.entries.length) snaps.push(s);
+    }
+    this.out(this.opts.json ? jsonExit(snaps) : formatExit(snaps));
+  }
+}
+
+export { storageSize };
+export type { MapLayout };
