@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { allFeatures, feature, pickHook } from './features.js';
 import { attachKprobe } from './link/kprobe.js';
+import { attachTrampoline } from './link/tracing.js';
 import { Program, ProgType } from './program.js';
 import { Asm } from '../asm/builder.js';
 import { R0 } from '../asm/opcodes.js';
@@ -38,4 +39,15 @@ test('kprobe attach without kprobes fails with one clear line', { skip: feature(
   } finally {
     p.close();
   }
+});
+
+test('fentry/fexit without trampolines fail with one clear line (Linux 5.5+ has them)', { skip: feature('fentry').supported && 'kernel allows fentry' }, () => {
+  const insns = new Asm().mov(R0, 0).exit().assemble().bytes;
+  for (const exit of [false, true])
+    assert.throws(() => attachTrampoline({ func: 'vfs_read', exit, insns }), (e: unknown) => {
+      const m = (e as Error).message;
+      assert.match(m, exit ? /^fexit:vfs_read: fexit is not supported here: / : /^fentry:vfs_read: fentry is not supported here: /);
+      assert.ok(!m.includes('\n'), 'one line');
+      return true;
+    });
 });
