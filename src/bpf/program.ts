@@ -5,7 +5,9 @@
  */
 import { progLoad, objGetInfo } from '../sys/bpf.js';
 import { KscopeError, SysError } from '../sys/errors.js';
-import { errnoName, strerror } from '../sys/libc.js';
+import { E, errnoName, strerror } from '../sys/libc.js';
+
+const EAGAIN = E.EAGAIN ?? 11;
 import { Fd } from './resources.js';
 
 export const ProgType = {
@@ -111,14 +113,20 @@ export class Program {
       attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd,
     };
+    // the verifier gives up with EAGAIN when a signal is pending (SIGPROF, SIGCHLD, ...): try again, as libbpf does
+    const load = (a: Parameters<typeof progLoad>[0]) => {
+      let r = progLoad(a);
+      for (let i = 0; i < 5 && r.fd === -EAGAIN; i++) r = progLoad(a);
+      return r;
+    };
     if (!spec.wantLog) {
-      const r = progLoad(base);
+      const r = load(base);
       if (r.fd >= 0) return new Program(r.fd, spec, '');
     }
     let size = 256 * 1024;
     for (let attempt = 0; attempt < 4; attempt++) {
       const logBuf = Buffer.alloc(size);
-      const r = progLoad({ ...base, logLevel: spec.logLevel ?? 1, logBuf });
+      const r = load({ ...base, logLevel: spec.logLevel ?? 1, logBuf });
       const log = logBuf.toString('utf8', 0, Math.max(0, logBuf.indexOf(0) < 0 ? size : logBuf.indexOf(0)));
       if (r.fd >= 0) return new Program(r.fd, spec, log);
       const errno = -r.fd;
