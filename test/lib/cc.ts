@@ -30,6 +30,8 @@ export interface GatedChild {
   go(): void;
   /** closes the child's stdin (a pending wait_go() then exits the child with status 3) */
   end(): void;
+  /** resolves with the next complete line the child prints (without the newline) */
+  line(): Promise<string>;
   /** resolves with the exit code and everything it printed */
   done: Promise<{ code: number | null; stdout: string }>;
 }
@@ -38,13 +40,36 @@ export interface GatedChild {
 export function startGated(bin: string, args: string[] = []): GatedChild {
   const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let stdout = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  let consumed = 0;
+  const waiters: (() => void)[] = [];
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of waiters.splice(0)) w();
+  });
+  let closed = false;
+  child.on('close', () => {
+    closed = true;
+    for (const w of waiters.splice(0)) w();
+  });
+  const line = async (): Promise<string> => {
+    for (;;) {
+      const nl = stdout.indexOf('\n', consumed);
+      if (nl >= 0) {
+        const l = stdout.slice(consumed, nl);
+        consumed = nl + 1;
+        return l;
+      }
+      if (closed) throw new Error(`child ${bin} exited before printing a line`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
   const done = new Promise<{ code: number | null; stdout: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout })));
   return {
     child,
     pid: child.pid!,
     go: () => void child.stdin!.write('go\n'),
     end: () => void child.stdin!.end(),
+    line,
     done,
   };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Asm } from '../../asm/builder.js';
-import { R0, R1, R2, R6, R10 } from '../../asm/opcodes.js';
+import { R0, R1, R2, R3, R6, R10 } from '../../asm/opcodes.js';
 import { Btf } from '../../btf/btf.js';
 import { BpfMap, MapType } from '../map.js';
 import { u32, u64 } from '../codec.js';
@@ -38,7 +38,7 @@ function countSwitchesTo(map: BpfMap<number, bigint>, pid: number, pidOffset: nu
   const a = new Asm().ldx(8, R6, R1, 16); // args[2] = next
   if (direct) a.ldx(4, R0, R6, pidOffset);
   else
-    a.mov(R1, R10).add(R1, -8).mov(R2, 4).mov(R3_, R6).add(R3_, pidOffset).call('probe_read_kernel').jne(R0, 0, out).ldx(4, R0, R10, -8);
+    a.mov(R1, R10).add(R1, -8).mov(R2, 4).mov(R3, R6).add(R3, pidOffset).call('probe_read_kernel').jne(R0, 0, out).ldx(4, R0, R10, -8);
   return a
     .jne(R0, pid, out)
     .st(4, R10, -4, 0)
@@ -54,7 +54,6 @@ function countSwitchesTo(map: BpfMap<number, bigint>, pid: number, pidOffset: nu
     .exit()
     .assemble().bytes;
 }
-import { R3 as R3_ } from '../../asm/opcodes.js';
 
 async function run(direct: boolean): Promise<void> {
   const check = leakCheck();
