@@ -3,7 +3,9 @@
  * The kscope command: bpftrace-compatible scripts (`kscope -e PROGRAM`, `kscope script.bt`), listings (`-l`),
  * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { KscopeError } from '../sys/errors.js';
 import { compile, parseProgram } from '../lang/compile.js';
@@ -101,9 +103,34 @@ async function scriptCommand(argv: string[]): Promise<number> {
     process.stdout.write(printAst(parseProgram(text, name).ast) + '\n');
     return 0;
   }
-  const compiled = compile(text, { name, params });
-  const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v });
-  return rt.run();
+  const child = o.c !== undefined ? startCommand(o.c) : undefined;
+  try {
+    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0 } });
+    const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v, until: child?.exited, onAttached: child?.release });
+    return await rt.run();
+  } finally {
+    child?.kill();
+  }
+}
+
+/**
+ * Starts `-c COMMAND` under /bin/sh, held at a read from a pipe until every probe is attached; the shell then
+ * execs the command, so `cpid` is the command's pid from its first instruction.
+ */
+function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; release: () => void; kill: () => void } {
+  const child = spawn('/bin/sh', ['-c', 'read -r _ <&3; exec 3<&-; exec /bin/sh -c "$0"', cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  if (child.pid === undefined) throw new KscopeError(`cannot run ${cmd}`);
+  let running = true;
+  const exited = new Promise((resolve) => child.on('exit', () => resolve((running = false))));
+  const gate = child.stdio[3] as Writable;
+  return {
+    pid: child.pid,
+    exited,
+    release: () => gate.end('\n'),
+    kill: () => {
+      if (running) child.kill('SIGTERM');
+    },
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

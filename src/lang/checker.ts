@@ -40,6 +40,8 @@ export interface ProbeInfo {
 }
 
 export interface Config {
+  /** pid of the -c command (the `cpid` builtin), 0 without -c */
+  cpid: number;
   maxStrlen: number;
   maxMapKeys: number;
   stackLimit: number;
@@ -117,6 +119,8 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
     case 'cpu':
     case 'rand':
       return U32;
+    case 'cpid':
+      return cfg.cpid ? U32 : 'cpid cannot be used without a child command (-c)';
     case 'uid':
     case 'gid':
     case 'nsecs':
@@ -235,8 +239,16 @@ export class Typer {
         if (e.op === '*') return t.k === 'ptr' ? U64 : this.err('Can not dereference a non-pointer', e.range);
         return isInt(t) ? (e.op === '-' ? I64 : t.k === 'bool' ? U64 : t) : this.err(`Invalid operand for '${e.op}': ${typeName(t)}`, e.range);
       }
-      case 'incdec':
-        return this.typeOf(e.operand);
+      case 'incdec': {
+        const o = e.operand;
+        if ((o.kind === 'map' || o.kind === 'map_access') && !this.info.maps.has(o.kind === 'map' ? o.name : o.map.name)) {
+          // `@x++` creates an int64 map
+          const name = o.kind === 'map' ? o.name : o.map.name;
+          const key = o.kind === 'map_access' ? this.typeOf(o.key) : undefined;
+          this.info.maps.set(name, { name, kind: 'value', key, value: I64, maxEntries: this.info.config.maxMapKeys, range: o.range });
+        }
+        return this.typeOf(o);
+      }
       case 'ternary': {
         this.typeOf(e.cond);
         const a = e.then ? this.typeOf(e.then) : this.typeOf(e.cond);
@@ -291,7 +303,7 @@ export class Typer {
   private argc(e: A.Call, min: number, max = min): boolean {
     if (e.args.length < min || e.args.length > max) {
       const want = min === max ? `${min}` : `${min}-${max}`;
-      this.diag(Diagnostic.error(`${e.name}() requires ${want} argument${max === 1 ? '' : 's'} (${e.args.length} provided)`, e.range));
+      this.diag(Diagnostic.error(`${e.name}() requires ${want} argument${want === '1' ? '' : 's'} (${e.args.length} provided)`, e.range));
       return false;
     }
     return true;
@@ -302,7 +314,9 @@ export class Typer {
   }
 
   callType(e: A.Call): Ty {
-    const args = e.args.map((a) => (a.kind === 'typeof' ? NONE : this.typeOf(a)));
+    // map arguments of print/clear/zero are whole maps, not values
+    const args = e.args.map((a) => (a.kind === 'typeof' || a.kind === 'map' ? NONE : this.typeOf(a)));
+    for (const a of e.args) if (a.kind === 'map' && !this.info.maps.has(a.name)) this.err(`Undefined map: ${a.name}`, a.range);
     switch (e.name) {
       case 'printf': {
         if (!e.args.length || e.args[0]!.kind !== 'string') return this.err('printf() requires a string literal as its first argument', e.range);
@@ -414,7 +428,7 @@ function mapKeyOf(t: A.MapRef | A.MapAccess): A.Expr | undefined {
 export function check(ast: A.Program, source: Source, opts: { params?: string[]; config?: Partial<Config> } = {}): ProgramInfo {
   const diags: Diagnostic[] = [];
   const diag = (d: Diagnostic) => diags.push(d);
-  const config: Config = { maxStrlen: 64, maxMapKeys: 4096, stackLimit: 127, ...opts.config };
+  const config: Config = { cpid: 0, maxStrlen: 64, maxMapKeys: 4096, stackLimit: 127, ...opts.config };
   for (const c of ast.config?.entries ?? []) {
     const key = c.key.toLowerCase().replace(/^bpftrace_/, '');
     const v = typeof c.value === 'bigint' ? Number(c.value) : NaN;
@@ -440,15 +454,22 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
   }
   if (diags.length) throw new CompileError(diags, source);
 
-  // Two passes: the first fixes map types from assignments (errors discarded), the second reports.
+  // Two passes: the first fixes map types from assignments (errors discarded), the second reports. The body is
+  // checked for every target (each tracepoint of a wildcard has its own args); a repeated diagnostic is shown once.
+  const seen = new Set<string>();
+  const report = (d: Diagnostic) => {
+    const k = `${d.message}@${d.range?.start}`;
+    if (!seen.has(k)) seen.add(k), diag(d);
+  };
   for (const pass of [0, 1]) {
-    const sink = pass === 0 ? () => undefined : diag;
+    const sink = pass === 0 ? () => undefined : report;
     for (const pi of info.probes) {
-      const target = pi.targets[0]?.target;
-      if (!target) continue;
-      const typer = new Typer(info, target, sink);
-      if (pi.probe.predicate) typer.typeOf(pi.probe.predicate);
-      checkBlock(pi.probe.body, typer, info, sink, pass === 1);
+      pi.targets.forEach((x, i) => {
+        if (i > 0 && x.target.provider !== 'tracepoint') return;
+        const typer = new Typer(info, x.target, sink);
+        if (pi.probe.predicate) typer.typeOf(pi.probe.predicate);
+        checkBlock(pi.probe.body, typer, info, sink, pass === 1 && i === 0);
+      });
     }
   }
   if (diags.some((d) => d.severity === 'error')) throw new CompileError(diags, source);

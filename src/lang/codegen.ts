@@ -165,8 +165,12 @@ class ProbeCompiler {
 
   // ------------------------------------------------------------------------------------------------ statements
 
+  /** Emits a block's statements; those after one that always leaves it (exit, return, break, continue) are dead. */
   private block(b: A.Block): void {
-    for (const s of b.stmts) this.stmt(s);
+    for (const s of b.stmts) {
+      this.stmt(s);
+      if (['return', 'break', 'continue'].includes(s.kind) || (s.kind === 'expr_stmt' && s.expr.kind === 'call' && s.expr.name === 'exit')) return;
+    }
   }
 
   private withTemps<T>(f: () => T): T {
@@ -501,6 +505,7 @@ class ProbeCompiler {
   /** Writes the value of `e`, converted to `ty`, at `loc`. */
   private store(e: A.Expr, loc: Loc, ty: Ty): void {
     const a = this.a;
+    if (e.kind === 'tuple_index' && e.expr.kind === 'tuple') return this.store(e.expr.elems[e.index]!, loc, ty);
     if (isInt(ty) || ty.k === 'stack') {
       this.int(e);
       if (ty.k === 'int' && ty.size < 8) this.truncate(ty);
@@ -524,6 +529,11 @@ class ProbeCompiler {
   /** A location holding the value of e (variables, map values copied to a temp), or undefined. */
   private memOf(e: A.Expr, size: number): Loc | undefined {
     if (e.kind === 'variable') return this.vars.get(e.name);
+    if (e.kind === 'tuple_index') {
+      const t = this.ty(e.expr) as { k: 'tuple'; elems: Ty[] };
+      const base = this.memOf(e.expr, storageSize(t));
+      return base && { base: base.base, off: base.off + tupleOffsets(t)[e.index]! };
+    }
     if (e.kind === 'map' || e.kind === 'map_access') {
       const m = this.layout(e.kind === 'map' ? e.name : e.map.name, e.range);
       const tmp = this.frame.alloc(size);
@@ -543,6 +553,7 @@ class ProbeCompiler {
 
   private storeStr(e: A.Expr, loc: Loc, size: number): void {
     const a = this.a;
+    if (e.kind === 'tuple_index' && e.expr.kind === 'tuple') return this.storeStr(e.expr.elems[e.index]!, loc, size);
     const ptr = () => (loc.base === R10 ? a.mov(R1, R10).add(R1, loc.off) : a.mov(R1, loc.base).add(R1, loc.off));
     switch (e.kind) {
       case 'string': {
@@ -645,9 +656,42 @@ class ProbeCompiler {
     else a.and(R0, ty.size === 1 ? 0xff : 0xffff);
   }
 
-  /** Whether evaluating e is a single instruction into r0 with no side effects (no spill needed around it). */
-  private simple(e: A.Expr): boolean {
-    return e.kind === 'int' || e.kind === 'variable' || e.kind === 'bool' || e.kind === 'param_count' || (e.kind === 'positional' && this.ty(e).k === 'int');
+  /** A compile-time integer value of e (literals, `$#`, numeric positional params), or undefined. */
+  private constant(e: A.Expr): bigint | undefined {
+    if (e.kind === 'int') return BigInt.asIntN(64, e.value);
+    if (e.kind === 'bool') return e.value ? 1n : 0n;
+    if (e.kind === 'param_count') return BigInt(this.c.info.params.length);
+    if (e.kind === 'positional' && this.ty(e).k === 'int') return BigInt(this.c.info.params[e.index - 1] || '0');
+    return undefined;
+  }
+
+  /**
+   * Evaluates `left` into r0 and returns the right operand: an immediate for constants, else r1. A right operand
+   * that is a constant or a scratch variable is loaded straight into r1; otherwise `left` is parked on the stack
+   * while `right` is computed (left-to-right evaluation order is kept).
+   */
+  private operands(left: A.Expr, right: A.Expr): Reg | number {
+    const a = this.a;
+    const k = this.constant(right);
+    if (k !== undefined && fitsImm(k)) {
+      this.int(left);
+      return Number(k);
+    }
+    if (k !== undefined || right.kind === 'variable') {
+      this.int(left);
+      if (k !== undefined) a.ldImm64(R1, k);
+      else {
+        const l = this.vars.get((right as A.Variable).name)!;
+        a.ldx(8, R1, l.base, l.off);
+      }
+      return R1;
+    }
+    const t = this.frame.alloc(8);
+    this.int(left);
+    a.stx(8, t.base, t.off, R0);
+    this.int(right);
+    a.mov(R1, R0).ldx(8, R0, t.base, t.off);
+    return R1;
   }
 
   /** Evaluates an integer expression into r0. */
@@ -674,9 +718,12 @@ class ProbeCompiler {
       }
       case 'builtin':
         return this.builtin(e.name, e.range);
+      case 'tuple_index':
       case 'map':
       case 'map_access': {
-        const l = this.memOf(e, 8)!;
+        if (e.kind === 'tuple_index' && e.expr.kind === 'tuple') return this.int(e.expr.elems[e.index]!);
+        const l = this.memOf(e, 8);
+        if (!l) this.err('cannot use this expression as an integer', e.range);
         a.ldx(8, R0, l.base, l.off);
         return;
       }
@@ -790,6 +837,9 @@ class ProbeCompiler {
         return;
       case 'rand':
         a.call('get_prandom_u32');
+        return;
+      case 'cpid':
+        a.mov(R0, this.c.info.config.cpid);
         return;
       case 'cgroup':
         a.call('get_current_cgroup_id');
@@ -910,19 +960,7 @@ class ProbeCompiler {
     const lt = this.ty(e.left);
     const rt = this.ty(e.right);
     const signed = isSigned(lt) || isSigned(rt);
-    this.int(e.left);
-    let src: Reg | number;
-    if (e.right.kind === 'int' && fitsImm(BigInt.asIntN(64, e.right.value))) src = Number(BigInt.asIntN(64, e.right.value));
-    else {
-      const t = this.simple(e.right) ? undefined : this.frame.alloc(8);
-      if (t) a.stx(8, t.base, t.off, R0);
-      else a.mov(R7, R0);
-      this.int(e.right);
-      a.mov(R1, R0);
-      if (t) a.ldx(8, R0, t.base, t.off);
-      else a.mov(R0, R7);
-      src = R1;
-    }
+    const src = this.operands(e.left, e.right);
     const ops: Record<string, Parameters<Asm['alu64']>[0]> = { '+': 'add', '-': 'sub', '*': 'mul', '&': 'and', '|': 'or', '^': 'xor', '<<': 'lsh' };
     const op = ops[e.op] ?? (e.op === '/' ? (signed ? 'sdiv' : 'div') : e.op === '%' ? (signed ? 'smod' : 'mod') : e.op === '>>' ? (signed ? 'arsh' : 'rsh') : undefined);
     if (!op) this.err(`operator ${e.op} is not supported`, e.range);
@@ -960,19 +998,7 @@ class ProbeCompiler {
       const signed = isSigned(lt) && isSigned(rt);
       const inv = CMP[CMP[e.op]!.inv]!;
       const j = (signed ? inv.s : inv.u) as Parameters<Asm['jmp']>[0];
-      this.int(e.left);
-      if (e.right.kind === 'int' && fitsImm(BigInt.asIntN(64, e.right.value))) {
-        a.jmp(j, R0, Number(BigInt.asIntN(64, e.right.value)), falseL);
-        return;
-      }
-      const t = this.simple(e.right) ? undefined : this.frame.alloc(8);
-      if (t) a.stx(8, t.base, t.off, R0);
-      else a.mov(R7, R0);
-      this.int(e.right);
-      a.mov(R1, R0);
-      if (t) a.ldx(8, R0, t.base, t.off);
-      else a.mov(R0, R7);
-      a.jmp(j, R0, R1, falseL);
+      a.jmp(j, R0, this.operands(e.left, e.right), falseL);
       return;
     }
     this.int(e);

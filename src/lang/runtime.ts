@@ -39,6 +39,8 @@ export interface RunOptions {
   ringBytes?: number;
   /** resolves when the traced command (-c) exits */
   until?: Promise<unknown>;
+  /** called once every probe is attached (-c releases the command here) */
+  onAttached?: () => void;
 }
 
 const STACK_DEPTH = 127;
@@ -111,7 +113,7 @@ export class Runtime {
       if (e instanceof VerifierError) {
         const tag = e.insnIndex !== undefined ? (asm.tags[e.insnIndex] as { start: number; end: number } | undefined) : undefined;
         const lines = e.log.trim().split('\n');
-        const why = VerifierError.reason(e.log);
+        const why = explainVerifier(e.log) ?? VerifierError.reason(e.log);
         throw new CompileError(
           Diagnostic.error(`the BPF verifier rejected the program for ${p.name} at instruction ${e.insnIndex ?? '?'}: ${why}`, tag ?? p.probe.range, [
             `the last verifier lines were:\n${lines.slice(-6).join('\n')}`,
@@ -167,10 +169,11 @@ export class Runtime {
       this.runSpecial('begin');
       this.reader.drain();
       const others = this.c.probes.filter((p) => p.expanded.target.provider !== 'begin' && p.expanded.target.provider !== 'end');
-      if (!this.exitRequested && this.c.info.hasEventProbes) {
+      if (!this.exitRequested && (this.c.info.hasEventProbes || this.opts.until)) {
         for (const p of others) this.links.push(this.attach(p, this.progs.get(p)!));
-        if (!this.opts.quiet) this.err(this.opts.json ? jsonAttachedProbes(this.links.length) : formatAttachedProbes(this.links.length));
+        if (!this.opts.quiet && this.links.length) this.err(this.opts.json ? jsonAttachedProbes(this.links.length) : formatAttachedProbes(this.links.length));
         this.reader.start();
+        this.opts.onAttached?.();
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           if (this.exitRequested) resolve();
@@ -242,7 +245,7 @@ export class Runtime {
         const top = Number(d.readBigInt64LE(8));
         const div = Number(d.readBigInt64LE(16));
         const snap = this.snapshot(ev.map);
-        if (snap) this.out(this.opts.json ? jsonMap(snap, { top, div: div || undefined }) : formatMap(snap, { top, div: div || undefined }) + '\n');
+        if (snap) this.out(this.opts.json ? jsonMap(snap, { top, div: div || undefined }) : formatMap(snap, { top, div: div || undefined }));
         return;
       }
       case 'clear':
@@ -375,6 +378,12 @@ export class Runtime {
         return l.info.kind === 'hist' ? { name, kind: 'hist', bits: l.info.bits ?? 0, entries } : { name, kind: 'lhist', ...l.info.lhist!, entries };
       }
       default: {
+        if (l.info.value.k === 'int') {
+          // integer maps sort by value
+          const entries = [];
+          for (let i = 0; i < count; i++) entries.push({ key: keyOf(i), value: this.decode(l.info.value, values, i * m.valueBytes) as bigint });
+          return { name, kind: 'int', entries };
+        }
         const entries = [];
         for (let i = 0; i < count; i++) entries.push({ key: keyOf(i), value: this.decode(l.info.value, values, i * m.valueBytes) });
         return { name, kind: 'value', entries };
@@ -390,6 +399,17 @@ export class Runtime {
     }
     this.out(this.opts.json ? jsonExit(snaps) : formatExit(snaps));
   }
+}
+
+/** Known verifier verdicts, in the script's terms. */
+const VERIFIER_EXPLANATIONS: [RegExp, string][] = [
+  [/infinite loop detected/, 'infinite loop detected: the loop can never end; the verifier only accepts loops that provably terminate'],
+  [/BPF program is too large/, 'the program is too complex to verify (over 1M instructions explored): a loop runs too many iterations; lower its bound'],
+  [/back-edge|unreachable insn/, 'the program has a jump the verifier does not accept'],
+];
+
+function explainVerifier(log: string): string | undefined {
+  return VERIFIER_EXPLANATIONS.find(([re]) => re.test(log))?.[1];
 }
 
 export { storageSize };

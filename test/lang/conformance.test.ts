@@ -99,8 +99,8 @@ async function run(c: Case, uniq: string): Promise<Result> {
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function check(c: Case, r: Result): void {
-  const sub = (v: string) => v.replaceAll('{{AFTER_PID}}', String(r.afterPid ?? -1));
+function check(c: Case, r: Result, uniq: string): void {
+  const sub = (v: string) => v.replaceAll('{{AFTER_PID}}', String(r.afterPid ?? -1)).replaceAll('{{UNIQ}}', uniq);
   const ctx = `\n--- stdout:\n${r.stdout}\n--- stderr:\n${r.stderr}`;
   assert.doesNotMatch(r.stderr, /^ {4}at /m, `JS stack trace on stderr${ctx}`);
   const get = (k: string) => c.fields.filter(([f]) => f === k).map(([, v]) => sub(v));
@@ -140,7 +140,7 @@ for (const f of readdirSync(casesDir).filter((n) => n.endsWith('.txt')).sort()) 
     const name = `${suite}.${c.fields.find(([k]) => k === 'NAME')?.[1] ?? '?'}`;
     test(name, { skip: filter && !filter.test(name) }, async () => {
       const uniq = `ks${process.pid.toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-      check(c, await run(c, uniq));
+      check(c, await run(c, uniq), uniq);
     });
   }
 }
