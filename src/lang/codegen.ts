@@ -7,10 +7,11 @@
  * Events to user space go through one ring buffer as records `u64 id` + packed arguments (see EventDesc).
  */
 import { Asm, type Label } from '../asm/builder.js';
-import { R0, R1, R2, R3, R4, R5, R6, R7, R10, type Reg } from '../asm/opcodes.js';
+import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R10, type Reg } from '../asm/opcodes.js';
 import { Btf } from '../btf/btf.js';
 import { AttachType, ProgType } from '../bpf/program.js';
 import { MapType } from '../bpf/map.js';
+import { possibleCpus } from '../bpf/cpus.js';
 import { parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import { kallsyms } from '../symbols/kallsyms.js';
 import type * as A from './ast.js';
@@ -536,6 +537,7 @@ class ProbeCompiler {
     }
     if (e.kind === 'map' || e.kind === 'map_access') {
       const m = this.layout(e.kind === 'map' ? e.name : e.map.name, e.range);
+      if (m.type === MapType.PERCPU_HASH) return this.percpuRead(m, e.kind === 'map_access' ? e.key : undefined);
       const tmp = this.frame.alloc(size);
       const key = this.key(m, e.kind === 'map_access' ? e.key : undefined);
       const miss = this.a.newLabel('miss');
@@ -549,6 +551,42 @@ class ProbeCompiler {
       return tmp;
     }
     return undefined;
+  }
+
+  /**
+   * The value of a per-CPU aggregation (count/sum/avg/min/max) as bpftrace shows it, reduced over every CPU with
+   * map_lookup_percpu_elem; returns the stack slot holding it.
+   */
+  private percpuRead(m: MapLayout, keyExpr: A.Expr | undefined): Loc {
+    const a = this.a;
+    const kind = m.info.kind;
+    const signed = isSigned(m.info.value);
+    const acc = this.frame.alloc(16);
+    const key = this.key(m, keyExpr);
+    const top = a.newLabel('pcpu');
+    const done = a.newLabel('pcpu_done');
+    a.st(8, acc.base, acc.off, 0).st(8, acc.base, acc.off + 8, 0).mov(R8, 0);
+    a.label(top).jge(R8, possibleCpus(), done);
+    a.ldMapFd(R1, m.slot).mov(R2, key.base).add(R2, key.off).mov(R3, R8).call('map_lookup_percpu_elem');
+    a.add(R8, 1).jeq(R0, 0, top);
+    if (kind === 'min' || kind === 'max') {
+      // per-CPU {value, is_set}: keep the best set value
+      const set = a.newLabel('pcpu_set');
+      a.ldx(8, R1, R0, 8).jeq(R1, 0, top).ldx(8, R1, R0, 0).ldx(8, R2, acc.base, acc.off + 8).jeq(R2, 0, set);
+      a.ldx(8, R2, acc.base, acc.off);
+      const keep = kind === 'min' ? (signed ? 'jsge' : 'jge') : signed ? 'jsle' : 'jle';
+      a.jmp(keep, R1, R2, top).label(set).stx(8, acc.base, acc.off, R1).st(8, acc.base, acc.off + 8, 1).ja(top);
+    } else {
+      a.ldx(8, R1, R0, 0).ldx(8, R2, acc.base, acc.off).add(R2, R1).stx(8, acc.base, acc.off, R2);
+      if (kind === 'avg') a.ldx(8, R1, R0, 8).ldx(8, R2, acc.base, acc.off + 8).add(R2, R1).stx(8, acc.base, acc.off + 8, R2);
+      a.ja(top);
+    }
+    a.label(done);
+    if (kind === 'avg') {
+      const empty = a.newLabel('avg_empty');
+      a.ldx(8, R1, acc.base, acc.off + 8).jeq(R1, 0, empty).ldx(8, R0, acc.base, acc.off).alu64(signed ? 'sdiv' : 'div', R0, R1).stx(8, acc.base, acc.off, R0).label(empty);
+    }
+    return acc;
   }
 
   private storeStr(e: A.Expr, loc: Loc, size: number): void {
