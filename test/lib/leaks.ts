@@ -1,6 +1,6 @@
-/** Test helper: asserts that a test left no BPF program, link, map or tracefs probe event behind. */
+/** Test helper: asserts that a test left no BPF program, link, map, perf event or tracefs probe event behind. */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BPF_CMD, objIds } from '../../src/sys/bpf.js';
 import { liveCount } from '../../src/bpf/resources.js';
 
@@ -10,6 +10,7 @@ export interface KernelObjects {
   maps: number;
 }
 
+/** System-wide counts of BPF objects (other processes' included). */
 export function kernelObjects(): KernelObjects {
   return {
     progs: objIds(BPF_CMD.PROG_GET_NEXT_ID).length,
@@ -18,27 +19,45 @@ export function kernelObjects(): KernelObjects {
   };
 }
 
-function ourProbeEvents(): string[] {
+/** Ids of the BPF programs that exist now. */
+export function progIds(): Set<number> {
+  return new Set(objIds(BPF_CMD.PROG_GET_NEXT_ID));
+}
+
+/** Probe events in kprobe_events/uprobe_events created by process `pid` (named kscope_<pid>_<n>). */
+export function probeEventsOf(pid: number): string[] {
   const out: string[] = [];
   for (const f of ['/sys/kernel/tracing/kprobe_events', '/sys/kernel/tracing/uprobe_events'])
-    if (existsSync(f)) out.push(...readFileSync(f, 'utf8').split('\n').filter((l) => l.includes(`kscope_${process.pid}_`)));
+    if (existsSync(f)) out.push(...readFileSync(f, 'utf8').split('\n').filter((l) => l.includes(`kscope_${pid}_`)));
+  return out;
+}
+
+/** This process's open BPF and perf event fds, as "fd -> anon_inode:bpf-map" lines. */
+function kernelFds(): Set<string> {
+  const out = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // the fd readdir itself used
+    }
+    if (/^anon_inode:(bpf|\[perf_event\])/.test(target)) out.add(`${fd} -> ${target}`);
+  }
   return out;
 }
 
 /**
- * Records the kernel's objects now; the returned check asserts they are back to that after cleanup. The kernel
- * frees closed objects after an RCU grace period, so the check waits up to 3 s for the counts to settle.
+ * Records this process's kernel handles now; the returned check asserts they are back to that. BPF objects live
+ * exactly as long as some fd refers to them (kscope pins nothing), so a test that closed every BPF and perf fd it
+ * opened has left nothing in the kernel. This is exact even while other processes load and free BPF objects, which
+ * system-wide counts are not.
  */
 export function leakCheck(): () => Promise<void> {
-  const before = kernelObjects();
+  const before = kernelFds();
   return async () => {
     assert.equal(liveCount(), 0, 'kscope resources still open');
-    assert.deepEqual(ourProbeEvents(), [], 'tracefs probe events left behind');
-    let now = kernelObjects();
-    for (let i = 0; i < 60 && (now.progs > before.progs || now.links > before.links || now.maps > before.maps); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      now = kernelObjects();
-    }
-    assert.ok(now.progs <= before.progs && now.links <= before.links && now.maps <= before.maps, `BPF objects left in the kernel: before ${JSON.stringify(before)}, after ${JSON.stringify(now)}`);
+    assert.deepEqual(probeEventsOf(process.pid), [], 'tracefs probe events left behind');
+    assert.deepEqual([...kernelFds()].filter((f) => !before.has(f)), [], 'BPF or perf event fds left open');
   };
 }
