@@ -14,6 +14,8 @@ import { Runtime } from '../lang/runtime.js';
 import { CompileError } from '../lang/diagnostics.js';
 import { allFeatures, describeFeature } from '../bpf/features.js';
 import { listProbes } from './list.js';
+import { TOOLS } from '../tools/index.js';
+import { UsageError } from '../tools/tool.js';
 
 /** kscope's version, from the package.json above this file (dist/src/cli → repo root). */
 function version(): string {
@@ -30,6 +32,10 @@ function version(): string {
 
 /** Prints an error a person can act on (no stack trace) and returns the exit code. */
 export function reportError(e: unknown): number {
+  if (e instanceof UsageError) {
+    process.stderr.write(`${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
+    return 2;
+  }
   if (e instanceof CompileError) {
     process.stderr.write(e.message + '\n');
     return 1;
@@ -136,6 +142,8 @@ function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; rel
 export async function main(argv: string[]): Promise<number> {
   try {
     if (argv[0] === 'features') return featuresCommand();
+    const tool = argv[0] !== undefined ? TOOLS.get(argv[0]) : undefined;
+    if (tool) return await tool.main(argv.slice(1));
     return await scriptCommand(argv);
   } catch (e) {
     return reportError(e);

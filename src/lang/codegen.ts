@@ -39,7 +39,7 @@ export interface MapLayout {
 }
 
 export type EventDesc =
-  | { kind: 'printf'; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number }
+  | { kind: 'printf'; text: string; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number }
   | { kind: 'exit' }
   | { kind: 'time'; format?: string }
   | { kind: 'print_map'; map: string }
@@ -361,7 +361,7 @@ class ProbeCompiler {
       size += storageSize(ty);
       return { ty, off };
     });
-    const id = this.eventId({ kind: 'printf', format: parseFormat(fmt), args: layout, size });
+    const id = this.eventId({ kind: 'printf', text: fmt, format: parseFormat(fmt), args: layout, size });
     this.record(id, size, () => args.forEach((x, i) => this.store(x, { base: R7, off: layout[i]!.off }, tys[i]!)));
   }
 

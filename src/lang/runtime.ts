@@ -39,8 +39,17 @@ export interface RunOptions {
   ringBytes?: number;
   /** resolves when the traced command (-c) exits */
   until?: Promise<unknown>;
-  /** called once every probe is attached (-c releases the command here) */
+  /** called once every probe is attached (-c releases the command here; tools start their timers) */
   onAttached?: () => void;
+  /**
+   * Receives printf records as decoded values instead of printing them: tools use printf as a typed event channel
+   * (the format string names the event) and format the output themselves.
+   */
+  onPrintf?: (format: string, args: Value[]) => void;
+  /** called after every probe is detached and END has run, while maps can still be read (tools' final report) */
+  onExit?: () => void;
+  /** print non-empty maps at exit, as bpftrace does (default true) */
+  printMapsOnExit?: boolean;
 }
 
 const STACK_DEPTH = 127;
@@ -191,7 +200,8 @@ export class Runtime {
       this.exitRequested = false;
       this.runSpecial('end');
       this.reader.drain();
-      this.printExitMaps();
+      this.opts.onExit?.();
+      if (this.opts.printMapsOnExit !== false) this.printExitMaps();
       this.reportLost(true);
       return 0;
     } finally {
@@ -214,6 +224,22 @@ export class Runtime {
     if (final && total > 0n && !this.opts.json) this.err(formatTotalLost(total));
   }
 
+  /** Asks the runtime to stop, as exit() does: detach, run END, final report. */
+  stop(): void {
+    this.requestExit();
+  }
+
+  /** Deletes every entry of a map (tools clear their histograms after each interval). */
+  clearMap(name: string): void {
+    this.maps.get(name)?.clear();
+  }
+
+  /** Total events lost so far (ring buffer full). */
+  lostEvents(): bigint {
+    const v = this.lost?.lookupPerCpu(Buffer.alloc(4));
+    return (v ?? []).reduce((s, b) => s + b.readBigUInt64LE(0), 0n);
+  }
+
   private requestExit(): void {
     this.exitRequested = true;
     this.wake?.();
@@ -229,6 +255,7 @@ export class Runtime {
     switch (ev.kind) {
       case 'printf': {
         const args = ev.args.map((a) => this.decode(a.ty, d, a.off));
+        if (this.opts.onPrintf) return this.opts.onPrintf(ev.text, args);
         const text = formatPrintf(ev.format, args);
         this.out(this.opts.json ? jsonPrintf(text) : text);
         return;

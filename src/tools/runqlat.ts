@@ -1,0 +1,103 @@
+/**
+ * runqlat: run queue (scheduler) latency as a histogram — time from wake-up (or preemption while runnable) until
+ * the task runs. Hooks: sched_wakeup, sched_wakeup_new and sched_switch tracepoints (BCC uses the same events as
+ * raw tracepoints). The tracepoints carry thread ids only, so -P/-p learn each thread's process from the last time
+ * it ran; a thread's first wake-up after kscope starts is attributed once it has run.
+ */
+import { log2Hist, sectionedHist } from '../output/bcc.js';
+import { isHistogram } from '../output/bpftrace.js';
+import { bccSlots, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+
+interface Opts {
+  timestamp?: boolean;
+  milliseconds?: boolean;
+  pids?: boolean;
+  tids?: boolean;
+  pidnss?: boolean;
+  pid?: number;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+    ./runqlat            # summarize run queue latency as a histogram
+    ./runqlat 1 10       # print 1 second summaries, 10 times
+    ./runqlat -mT 1      # 1s summaries, milliseconds, and timestamps
+    ./runqlat -P         # show each PID separately
+    ./runqlat -p 185     # trace PID 185 only`;
+
+/** The kernel side, in kscope's language. */
+export function script(o: Opts): string {
+  const unit = o.milliseconds ? 1000000 : 1000;
+  const key = o.pids ? '@tgid[args->next_pid]' : o.tids ? 'args->next_pid' : o.pidnss ? '@pidns[args->next_pid]' : '';
+  const filter = o.pid !== undefined ? ` && @tgid[$tid] == ${o.pid}` : '';
+  return `
+tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new {
+  $tid = args->pid;
+  if ($tid != 0${filter}) { @start[$tid] = nsecs; }
+}
+tracepoint:sched:sched_switch {
+  // the task leaving the CPU: remember its process, and requeue it when it was preempted while runnable
+  @tgid[args->prev_pid] = pid;
+  ${o.pidnss ? '@pidns[args->prev_pid] = curtask->nsproxy->pid_ns_for_children->ns.inum;' : ''}
+  $tid = args->prev_pid;
+  if (args->prev_state == 0 && $tid != 0${filter}) { @start[$tid] = nsecs; }
+  $ts = @start[args->next_pid];
+  if ($ts != 0) {
+    @dist${key ? `[${key}]` : ''} = hist((nsecs - $ts) / ${unit});
+    delete(@start[args->next_pid]);
+  }
+}`;
+}
+
+export const runqlat: Tool = {
+  name: 'runqlat',
+  summary: 'Summarize run queue (scheduler) latency as a histogram',
+  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
+    const cmd = toolCommand('runqlat', 'Summarize run queue (scheduler) latency as a histogram', EXAMPLES)
+      .option('-T, --timestamp', 'include timestamp on output')
+      .option('-m, --milliseconds', 'millisecond histogram')
+      .option('-P, --pids', 'print a histogram per process ID')
+      .option('--pidnss', 'print a histogram per PID namespace')
+      .option('-L, --tids', 'print a histogram per thread ID')
+      .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
+      .option('--json', 'one JSON object per report (kscope addition)')
+      .option('--verbose', 'print the hooks and the kernel-side script')
+      .argument('[interval]', 'output interval, in seconds', positiveInt('interval'))
+      .argument('[count]', 'number of outputs', positiveInt('count'));
+    const parsed = parseArgs<Opts>(cmd, argv);
+    if (parsed === 0) return 0;
+    const o = parsed.opts;
+    if ([o.pids, o.tids, o.pidnss].filter(Boolean).length > 1) throw new UsageError('runqlat: -P, -L and --pidnss cannot be used together');
+    const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
+    const label = o.milliseconds ? 'msecs' : 'usecs';
+    const section = o.pids ? 'pid' : o.tids ? 'tid' : o.pidnss ? 'pidns' : undefined;
+    if (o.verbose) io.err('runqlat: hooks: tracepoint:sched:sched_wakeup, sched_wakeup_new, sched_switch\n');
+    let loop: { final(): void } | undefined;
+    const s = new Session(script(o), {
+      io,
+      verbose: o.verbose,
+      onStart: (sess) => {
+        io.out('Tracing run queue latency... Hit Ctrl-C to end.\n');
+        loop = reportLoop(sess, { interval, count, timestamp: o.timestamp, io, report: () => report(sess), clear: () => sess.clear('@dist') });
+      },
+      onExit: () => loop?.final(),
+    });
+    const report = (sess: Session) => {
+      const snap = sess.snapshot('@dist');
+      const entries = snap && snap.kind === 'hist' ? snap.entries : [];
+      if (o.json) {
+        const rows = entries.map((e) => ({ [section ?? 'all']: e.key === undefined ? undefined : String(e.key), [label]: bccSlots(e.value).map(String) }));
+        io.out(JSON.stringify({ time: new Date().toISOString(), unit: label, histograms: rows }) + '\n');
+        return;
+      }
+      if (!section) io.out(log2Hist(entries[0] ? bccSlots(entries[0].value) : [], label));
+      else {
+        const sorted = [...entries].sort((a, b) => (BigInt(a.key as bigint) < BigInt(b.key as bigint) ? -1 : 1));
+        io.out(sectionedHist(sorted.map((e) => ({ label: String(e.key), vals: bccSlots(e.value) })), section, label).replace(/^\n/, ''));
+      }
+      void isHistogram;
+    };
+    return s.run();
+  },
+};

@@ -1,0 +1,155 @@
+/**
+ * What every tool shares (the libbpf-tools shape): BCC-style flags and help, the kernel side compiled from a kscope
+ * script, hook selection through the feature probes, the interval/count report loop, Ctrl-C handling, --json.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
+import { KscopeError } from '../sys/errors.js';
+import { compile } from '../lang/compile.js';
+import { Runtime, type RunOptions } from '../lang/runtime.js';
+import type { MapSnapshot } from '../output/bpftrace.js';
+import type { Value } from '../output/values.js';
+import { timeLine } from '../output/bcc.js';
+
+export interface ToolIO {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export const stdio: ToolIO = {
+  out: (s) => void process.stdout.write(s),
+  err: (s) => void process.stderr.write(s),
+};
+
+/** A tool: `main(argv)` parses its flags, runs, and returns the exit code. */
+export interface Tool {
+  name: string;
+  summary: string;
+  main(argv: string[], io?: ToolIO): Promise<number>;
+}
+
+/** A flag-parsing error: one line on stderr, exit code 2 (as argparse). */
+export class UsageError extends KscopeError {}
+
+/**
+ * A commander Command set up like BCC's argparse: `-h/--help`, examples after the options, unknown flags and bad
+ * values are one-line errors (exit 2).
+ */
+export function toolCommand(name: string, description: string, examples: string): Command {
+  return new Command(name)
+    .description(description)
+    .helpOption('-h, --help', 'show this help message and exit')
+    .addHelpText('after', `\nexamples:\n${examples.replace(/^\n+|\n+$/g, '')}\n`)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .allowExcessArguments(false);
+}
+
+/** Parses argv; returns the options and positionals, `0` when help was shown, or throws UsageError. */
+export function parseArgs<O>(cmd: Command, argv: string[]): { opts: O; args: string[] } | 0 {
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
+      throw new UsageError(`${cmd.name()}: ${e.message.replace(/^error: /, '')}`, `see: kscope ${cmd.name()} -h`);
+    }
+    throw e;
+  }
+  return { opts: cmd.opts() as O, args: cmd.args };
+}
+
+/** A positive integer flag/positional value, or a UsageError naming it. */
+export function positiveInt(what: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`invalid ${what} value: '${v}'`);
+    return n;
+  };
+}
+
+export { Option };
+
+/** Chooses the best hook from `order` (best first) or throws one clear line naming why none works. */
+export function chooseHook<T extends FeatureName>(tool: string, order: readonly T[]): T {
+  const h = pickHook(order);
+  if (!h) throw new KscopeError(`${tool}: none of the hooks it needs is supported here: ${whyUnsupported(order)}`);
+  return h;
+}
+
+export interface SessionOptions {
+  io: ToolIO;
+  verbose?: boolean;
+  /** printf events, by format string */
+  onEvent?: (format: string, args: Value[]) => void;
+  /** called once attached: start timers, print headers */
+  onStart?: (s: Session) => void;
+  /** final report, while maps are still readable */
+  onExit?: (s: Session) => void;
+}
+
+/** A running tool: its compiled script attached to the kernel. */
+export class Session {
+  readonly rt: Runtime;
+  constructor(script: string, o: SessionOptions, extra: Partial<RunOptions> = {}) {
+    if (o.verbose) o.io.err(`kscope: kernel side:\n${script}\n`);
+    this.rt = new Runtime(compile(script, { name: 'tool' }), {
+      quiet: true,
+      printMapsOnExit: false,
+      out: o.io.out,
+      err: o.io.err,
+      onPrintf: o.onEvent,
+      onAttached: () => o.onStart?.(this),
+      onExit: () => o.onExit?.(this),
+      ...extra,
+    });
+  }
+  run(): Promise<number> {
+    return this.rt.run();
+  }
+  snapshot(map: string): MapSnapshot | undefined {
+    return this.rt.snapshot(map);
+  }
+  clear(map: string): void {
+    this.rt.clearMap(map);
+  }
+  stop(): void {
+    this.rt.stop();
+  }
+}
+
+/**
+ * BCC's interval/count loop for histogram tools: every `interval` seconds a blank line, the optional `-T` time line
+ * and the report, then the maps are cleared; after `count` reports (or on Ctrl-C, with the partial interval) it ends.
+ */
+export function reportLoop(s: Session, o: { interval?: number; count?: number; timestamp?: boolean; io: ToolIO; report(): void; clear(): void }): { final(): void } {
+  let left = o.count ?? Infinity;
+  const tick = () => {
+    o.io.out('\n');
+    if (o.timestamp) o.io.out(timeLine());
+    o.report();
+    o.clear();
+    if (--left <= 0) {
+      clearInterval(timer);
+      s.stop();
+    }
+  };
+  const timer = o.interval ? setInterval(tick, o.interval * 1000) : undefined;
+  return {
+    final: () => {
+      if (timer) clearInterval(timer);
+      if (left > 0) tick();
+    },
+  };
+}
+
+/** Converts bpftrace hist() counts (index 0: negative, 1: zero, i: [2^(i-2), 2^(i-1))) to BCC log2 slots. */
+export function bccSlots(counts: readonly bigint[]): bigint[] {
+  const out: bigint[] = [0n];
+  for (let i = 1; i < counts.length; i++) {
+    const slot = Math.max(1, i - 1);
+    out[slot] = (out[slot] ?? 0n) + counts[i]!;
+  }
+  for (let i = 0; i < out.length; i++) out[i] ??= 0n;
+  return out;
+}
