@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { BpfMap, MapType } from './map.js';
 import { none, u32, u64 } from './codec.js';
 import { Program, ProgType } from './program.js';
-import { RingBufferReader } from './ringbuf.js';
+import { RingBufferReader, type RingOptions } from './ringbuf.js';
 import { closeAll } from './resources.js';
 import { attachTracepoint } from './link/tracepoint.js';
 import { compileC, startGated } from '../../test/lib/cc.js';
@@ -13,7 +13,7 @@ import { needsKernel } from '../../test/lib/kernel.js';
 
 const skip = needsKernel(5, 8, 'BPF ring buffer');
 
-type Producer = Omit<RingProducer, 'ring' | 'counters' | 'pid'>;
+type Producer = Omit<RingProducer, 'ring' | 'counters' | 'pid'> & { reader: RingOptions };
 
 /** Runs the getppid child under a ring producer program; returns the reader's count and the kernel counters. */
 async function run(n: number, ringBytes: number, prod: Producer, onSeq: (seq: number, ktime: bigint) => void) {
@@ -21,15 +21,16 @@ async function run(n: number, ringBytes: number, prod: Producer, onSeq: (seq: nu
   try {
     const ring = new BpfMap({ type: MapType.RINGBUF, key: none, value: none, maxEntries: ringBytes, name: 'test_ring' });
     const counters = new BpfMap({ type: MapType.ARRAY, key: u32, value: u64, maxEntries: 2 });
-    const prog = Program.load({ type: ProgType.TRACEPOINT, insns: ringProducer({ ring, counters, pid: child.pid, ...prod }), name: 'ring_getppid' });
+    const prog = Program.load({ type: ProgType.TRACEPOINT, insns: ringProducer({ ring, counters, pid: child.pid, mode: prod.mode, watermark: prod.watermark }), name: 'ring_getppid' });
     const link = attachTracepoint(prog, 'syscalls', 'sys_enter_getppid');
-    const reader = new RingBufferReader(ring, (d) => onSeq(d.readUInt32LE(0) + d.readUInt32LE(4) * 2 ** 32, d.readBigUInt64LE(8)), { timerMs: 5 });
+    const reader = new RingBufferReader(ring, (d) => onSeq(d.readUInt32LE(0) + d.readUInt32LE(4) * 2 ** 32, d.readBigUInt64LE(8)), prod.reader);
     reader.start();
     child.go();
     await child.line(); // the loop is done
-    // the tail below the wake-up watermark arrives with the next timer tick
+    // the tail (below the wake-up watermark, or behind the coalescing delay) arrives within a few ms
     for (let i = 0; i < 100 && reader.available() > 0; i++) await new Promise((r) => setTimeout(r, 10));
     reader.stop();
+    const live = reader.delivered;
     reader.drain();
     const lost = counters.lookup(0)!;
     const produced = counters.lookup(1)!;
@@ -40,7 +41,7 @@ async function run(n: number, ringBytes: number, prod: Producer, onSeq: (seq: nu
     prog.close();
     ring.close();
     counters.close();
-    return { delivered: reader.delivered, lost, produced };
+    return { delivered: reader.delivered, live, lost, produced };
   } finally {
     child.child.kill();
     closeAll();
@@ -54,13 +55,14 @@ test('ring buffer carries 1,000,000 events of a tight syscall loop to JS with no
   let next = 0;
   let last = 0n;
   let outOfOrder = 0;
-  const r = await run(N, RING, { mode: 'submit', watermark: RING / 8 }, (seq, t) => {
+  const r = await run(N, RING, { mode: 'submit', watermark: RING / 8, reader: { timerMs: 5 } }, (seq, t) => {
     if (seq !== next || t < last) outOfOrder++;
     next = seq + 1;
     last = t;
   });
   assert.equal(r.produced, BigInt(N));
   assert.equal(r.lost, 0n);
+  assert.equal(r.live, N, 'every record was consumed from the event loop');
   assert.equal(r.delivered, N);
   assert.equal(outOfOrder, 0, 'records arrive once each, in sequence, with non-decreasing timestamps');
   await check();
@@ -70,9 +72,10 @@ test('discarded ring buffer records are skipped (Linux 5.8+)', { skip }, async (
   const check = leakCheck();
   const N = 10_000;
   const seen: number[] = [];
-  // default adaptive wake-ups: the epoll path alone drives the reader
-  const r = await run(N, 1 << 20, { mode: 'odd-discard' }, (seq) => seen.push(seq));
+  // default adaptive wake-ups and no timer: epoll readiness alone drives the reader
+  const r = await run(N, 1 << 20, { mode: 'odd-discard', reader: { coalesceMs: 1 } }, (seq) => seen.push(seq));
   assert.equal(r.lost, 0n);
+  assert.equal(r.live, N / 2, 'every record was consumed from the event loop');
   assert.equal(r.delivered, N / 2);
   assert.deepEqual(seen, Array.from({ length: N / 2 }, (_, i) => 2 * i));
   await check();

@@ -88,14 +88,16 @@ export function ringProducer(p: RingProducer): Buffer {
   arraySlot(a, p.counters, 0, out);
   a.mov(R1, 1).atomic(8, 'add', R0, 0, R1).ja(out);
   a.label(got).mov(R7, R0).stx(8, R7, 0, R6).call('ktime_get_ns').stx(8, R7, 8, R0);
-  if (p.mode === 'discard') a.ja(discard);
   if (p.mode === 'odd-discard') a.jset(R6, 1, discard);
-  if (p.watermark) {
-    a.ldMapFd(R1, p.ring).mov(R2, BPF_RB_AVAIL_DATA).call('ringbuf_query');
-    a.mov(R2, BPF_RB_NO_WAKEUP).jlt(R0, p.watermark, send).mov(R2, BPF_RB_FORCE_WAKEUP);
-  } else a.mov(R2, 0);
-  a.label(send).mov(R1, R7).call('ringbuf_submit');
-  if (p.mode !== 'submit') a.ja(out).label(discard).mov(R1, R7).mov(R2, 0).call('ringbuf_discard');
+  if (p.mode !== 'discard') {
+    if (p.watermark) {
+      a.ldMapFd(R1, p.ring).mov(R2, BPF_RB_AVAIL_DATA).call('ringbuf_query');
+      a.mov(R2, BPF_RB_NO_WAKEUP).jlt(R0, p.watermark, send).mov(R2, BPF_RB_FORCE_WAKEUP);
+    } else a.mov(R2, 0);
+    a.label(send).mov(R1, R7).call('ringbuf_submit');
+  }
+  if (p.mode === 'odd-discard') a.ja(out);
+  if (p.mode !== 'submit') a.label(discard).mov(R1, R7).mov(R2, 0).call('ringbuf_discard');
   return a.label(out).mov(R0, 0).exit().assemble().bytes;
 }
 
