@@ -5,7 +5,7 @@
  * Map types are fixed by their first assignment in program order (bpftrace semantics); a map read before any
  * assignment in the text is resolved by a second pass.
  */
-import { Btf } from '../btf/btf.js';
+import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
 import { KscopeError } from '../sys/errors.js';
 import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
@@ -13,7 +13,7 @@ import type * as A from './ast.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import { expandAttachPoint, type Expanded, type Target } from './probes.js';
 import type { Range, Source } from './source.js';
-import { BOOL, I64, NONE, U32, U64, isInt, typeName, unify, type Ty } from './types.js';
+import { BOOL, I64, NONE, U32, U64, isInt, storageSize, typeName, unify, type Ty } from './types.js';
 
 export type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stats' | 'hist' | 'lhist';
 export const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
@@ -80,12 +80,28 @@ export function castType(t: A.TypeExpr): Ty | undefined {
   }
   if (t.kind === 'pointer_type') {
     const p = t.pointee;
-    if (p.kind === 'named_type' && p.tag && p.tag !== 'enum') {
-      const btf = vmlinux();
-      const id = btf && (p.tag === 'struct' ? btf.findStruct(p.name) : btf.findUnion(p.name));
-      return { k: 'ptr', btf: id, user: false };
+    const id = typeId(p);
+    const b = vmlinux();
+    const k = id !== undefined && b ? b.kind(b.resolve(id)) : undefined;
+    return { k: 'ptr', btf: k === 'struct' || k === 'union' ? b!.resolve(id!) : undefined, to: id, user: false };
+  }
+  return undefined;
+}
+
+/**
+ * The vmlinux BTF id of a type as written (`struct task_struct`, `union u`, a typedef name, `T *`), or undefined
+ * when BTF has no such type. Throws a KscopeError for a tagged type BTF does not know.
+ */
+export function typeId(t: A.TypeExpr): number | undefined {
+  const b = vmlinux();
+  if (!b) return undefined;
+  if (t.kind === 'named_type') {
+    if (t.tag) {
+      const id = t.tag === 'struct' ? b.findStruct(t.name) : t.tag === 'union' ? b.findUnion(t.name) : b.find(t.name, 'enum', 'enum64');
+      if (id === undefined) throw new KscopeError(`Unknown type: ${t.tag} ${t.name}`);
+      return id;
     }
-    return { k: 'ptr', user: false };
+    return b.find(t.name, 'typedef', 'int');
   }
   return undefined;
 }
@@ -105,11 +121,14 @@ function vmlinux(): Btf | undefined {
 /** The language type of a tracepoint field. `user`: pointers point to user memory (syscall arguments). */
 export function fieldType(f: TraceField, user: boolean, cfg: Config): Ty {
   if (f.dataLoc || f.relLoc) return f.type.startsWith('char') ? { k: 'str', size: cfg.maxStrlen } : U64;
-  if (f.isArray && /^(unsigned )?char\b|^u8\b/.test(f.type)) return { k: 'str', size: f.arrayLen ?? f.size };
+  if (f.isArray && /^(unsigned )?char\b|^(__)?u8\b/.test(f.type)) return { k: 'str', size: f.arrayLen ?? f.size };
   if (f.type.includes('*')) return { k: 'ptr', user };
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: 'int', size, signed: f.signed };
 }
+
+const ARGS_PROVIDERS = new Set(['tracepoint', 'rawtracepoint', 'fentry', 'fexit', 'kprobe']);
+const FUNC_PROVIDERS = new Set(['kprobe', 'kretprobe', 'fentry', 'fexit', 'uprobe', 'uretprobe', 'usdt']);
 
 /** The builtins every probe offers, with their types. */
 function builtinType(name: string, target: Target, cfg: Config): Ty | string {
@@ -140,20 +159,29 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
     case 'ustack':
       return { k: 'stack', user: true, mode: 'bpftrace', limit: cfg.stackLimit };
     case 'probe':
+    case 'func':
+      // both are constant per compiled target (every wildcard match has its own program)
+      if (name === 'func' && !FUNC_PROVIDERS.has(target.provider)) return `the func builtin can not be used with ${target.provider} probes`;
       return { k: 'str', size: 64 };
     case 'args':
-      if (target.provider !== 'tracepoint') return `the args builtin can only be used with tracepoint probes here (not ${target.provider})`;
+      if (!ARGS_PROVIDERS.has(target.provider)) return `The args builtin can only be used with tracepoint, rawtracepoint, fentry/fexit and kprobe probes (${target.provider} used here)`;
       return { k: 'args' };
-    case 'retval':
-      if (target.provider !== 'kretprobe' && target.provider !== 'uretprobe' && target.provider !== 'fexit') return 'the retval builtin can only be used with kretprobe, uretprobe and fexit probes';
+    case 'retval': {
+      if (target.provider !== 'kretprobe' && target.provider !== 'uretprobe' && target.provider !== 'fexit') return 'The retval builtin can only be used with kretprobe, uretprobe and fexit probes';
+      const b = target.provider === 'uretprobe' ? undefined : vmlinux();
+      const f = b && b.findFunc((target as { func: string }).func);
+      if (b && f !== undefined) {
+        const t = btfValueType(b, b.funcArgs((target as { func: string }).func).returnType, false, cfg);
+        if (isInt(t)) return t;
+      }
       return I64;
-    case 'func':
-      return { k: 'ksym' };
+    }
     case 'ctx':
       return { k: 'ptr', user: false };
     default:
       if (/^arg\d+$/.test(name)) {
-        if (!['kprobe', 'uprobe', 'rawtracepoint'].includes(target.provider)) return `the ${name} builtin can only be used with kprobe, uprobe and rawtracepoint probes`;
+        if (target.provider === 'usdt') return Number(name.slice(3)) < target.args.length ? U64 : `${name}: the USDT probe ${target.name} has ${target.args.length} arguments`;
+        if (!['kprobe', 'uprobe', 'rawtracepoint'].includes(target.provider)) return `the ${name} builtin can only be used with kprobe, uprobe, usdt and rawtracepoint probes`;
         return U64;
       }
       return `unknown builtin: ${name}`;
@@ -182,6 +210,18 @@ export class Typer {
 
   argField(name: string): TraceField | undefined {
     return this.argsFields().find((f) => f.name === name);
+  }
+
+  private btfArgsCache?: BtfArg[];
+  /** BTF-typed arguments of rawtracepoint (tp_btf), fentry/fexit and kprobe probes; [] for other probes. */
+  btfArgs(): BtfArg[] {
+    if (this.btfArgsCache) return this.btfArgsCache;
+    const t = this.target;
+    const b = vmlinux();
+    let args: BtfArg[] = [];
+    if (b && t.provider === 'rawtracepoint') args = b.tracepointArgs(t.event);
+    else if (b && (t.provider === 'fentry' || t.provider === 'fexit' || t.provider === 'kprobe')) args = b.funcArgs(t.func).args;
+    return (this.btfArgsCache = args);
   }
 
   /** Pointers in syscall tracepoint arguments point to user memory. */
@@ -264,6 +304,17 @@ export class Typer {
       }
       case 'field': {
         const t = this.typeOf(e.expr);
+        if (t.k === 'args' && this.target.provider !== 'tracepoint') {
+          let args: BtfArg[];
+          try {
+            args = this.btfArgs();
+          } catch (x) {
+            return this.err(x instanceof KscopeError ? x.message : String(x), e.range);
+          }
+          const a = args.find((x) => x.name === e.field);
+          if (!a) return this.err(`Can't find function parameter ${e.field} (parameters: ${args.map((x) => x.name).join(', ') || 'none'})`, e.range);
+          return btfValueType(vmlinux()!, a.typeId, false, this.info.config);
+        }
         if (t.k === 'args') {
           const f = this.argField(e.field);
           if (!f) return this.err(`Can't find field ${e.field} in tracepoint args (${(this.target as { system: string }).system}:${(this.target as { event: string }).event})`, e.range);
@@ -271,32 +322,76 @@ export class Typer {
         }
         if (t.k === 'ptr' || t.k === 'record') {
           const b = vmlinux();
-          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on a pointer of unknown type; cast it to a struct pointer first`, e.range);
+          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on ${t.to !== undefined && b ? `type '${b.typeName(t.to)} *'` : 'a pointer of unknown type'}; cast it to a struct pointer first`, e.range);
           try {
             const m = b.member(t.btf, e.field);
             return btfValueType(b, m.typeId, t.k === 'ptr' ? t.user : false, this.info.config);
           } catch {
-            return this.err(`Struct ${b.typeName(t.btf)} has no field named ${e.field}`, e.range);
+            return this.err(`Struct/union of type '${b.typeName(t.btf)}' does not contain a field named '${e.field}'`, e.range);
           }
         }
         if (t.k === 'none') return NONE;
         return this.err(`Can not access field '${e.field}' on type '${typeName(t)}'`, e.range);
       }
+      case 'index': {
+        // p[i] on a BTF-typed pointer (e.g. `fdt->fd[$fd]`): the pointee type
+        const t = this.typeOf(e.expr);
+        const i = this.typeOf(e.index);
+        if (!isInt(i)) return this.err(`The array index must be an integer, not ${typeName(i)}`, e.index.range);
+        const b0 = vmlinux();
+        if (t.k === 'record' && b0 && b0.kind(t.btf) === 'array') return btfValueType(b0, (b0.type(t.btf) as { type: number }).type, false, this.info.config);
+        if (t.k !== 'ptr' || t.to === undefined) return this.err(`The array index operator [] can only be used on BTF-typed pointers, not ${typeName(t)}`, e.range);
+        const b = vmlinux();
+        if (!b || b.kind(t.to) === 'func_proto') return this.err('Can not index a function pointer', e.range);
+        return btfValueType(b, t.to, t.user, this.info.config);
+      }
       case 'cast': {
         const inner = this.typeOf(e.expr);
-        const t = castType(e.type);
+        let t: Ty | undefined;
+        try {
+          t = castType(e.type);
+        } catch (x) {
+          return this.err((x as Error).message, e.type.range);
+        }
         if (!t) return this.err('Unsupported cast', e.type.range);
         if (!isInt(inner) && inner.k !== 'none') return this.err(`Cannot cast from '${typeName(inner)}' to '${typeName(t)}'`, e.range);
         return t;
       }
       case 'sizeof':
-        return U64;
+      case 'offsetof':
+        return typeof this.layoutOf(e) === 'number' ? U64 : NONE;
       case 'call':
         return this.callType(e);
       case 'ident':
         return this.err(`Unknown identifier: '${e.name}'`, e.range);
       default:
         return this.err(`${e.kind} expressions are not supported yet`, e.range);
+    }
+  }
+
+  /** The compile-time value of sizeof/offsetof (bytes), or undefined after reporting why there is none. */
+  layoutOf(e: A.Sizeof | A.Offsetof): number | undefined {
+    const arg = e.arg;
+    const b = vmlinux();
+    let id: number | undefined;
+    try {
+      if (arg.kind === 'named_type' || arg.kind === 'pointer_type' || arg.kind === 'array_type') {
+        if (arg.kind === 'pointer_type') return e.kind === 'sizeof' ? 8 : void this.err('offsetof() needs a struct or union type', e.range);
+        const i = arg.kind === 'named_type' ? INT_TYPES[arg.name] : undefined;
+        if (i && e.kind === 'sizeof') return i.k === 'int' ? i.size : 1;
+        id = arg.kind === 'named_type' ? typeId(arg) : undefined;
+        if (id === undefined) return void this.err(`Unknown type: ${arg.kind === 'named_type' ? `${arg.tag ? arg.tag + ' ' : ''}${arg.name}` : 'array'}`, e.range);
+      } else if (arg.kind === 'typeof') return void this.err('typeof() is not supported here', e.range);
+      else {
+        const t = this.typeOf(arg as A.Expr);
+        if (e.kind === 'sizeof') return t.k === 'int' ? t.size : storageSize(t);
+        if (t.k !== 'record' && !(t.k === 'ptr' && t.btf !== undefined)) return void this.err('offsetof() needs a struct or union', e.range);
+        id = t.btf;
+      }
+      if (e.kind === 'sizeof') return b!.sizeof(id!);
+      return b!.member(id!, e.fields.join('.')).offset;
+    } catch (x) {
+      return void this.err((x as Error).message, e.range);
     }
   }
 
@@ -358,6 +453,21 @@ export class Typer {
       case 'usym':
         this.argc(e, 1);
         return { k: 'usym' };
+      case 'uptr':
+      case 'kptr': {
+        // bpftrace's address-space annotations: str(), * and fields then read user (uptr) or kernel (kptr) memory
+        if (!this.argc(e, 1)) return NONE;
+        const t = args[0]!;
+        if (!isInt(t) && t.k !== 'none') return this.err(`${e.name}() expects an integer or a pointer (${typeName(t)} provided)`, e.range);
+        return { k: 'ptr', ...(t.k === 'ptr' && t.btf !== undefined ? { btf: t.btf } : {}), user: e.name === 'uptr' };
+      }
+      case 'ntop': {
+        if (!this.argc(e, 1, 2)) return NONE;
+        const t = args[args.length - 1]!;
+        if (!isInt(t) && !(t.k === 'str' && (t.size === 4 || t.size === 16)) && t.k !== 'none')
+          return this.err(`ntop() expects an integer or a char[4]/char[16] address (${typeName(t)} provided)`, e.range);
+        return { k: 'inet' };
+      }
       case 'kaddr':
         this.argc(e, 1);
         if (e.args[0]?.kind !== 'string') this.err('kaddr() expects a string literal', e.range);
@@ -404,13 +514,14 @@ export function btfValueType(b: Btf, id: number, user: boolean, cfg: Config): Ty
     case 'ptr': {
       const to = b.resolve((t as { type: number }).type);
       const k = to ? b.kind(to) : 'void';
-      return { k: 'ptr', btf: k === 'struct' || k === 'union' ? to : undefined, user };
+      if (k === 'func_proto') return { k: 'ptr', user };
+      return { k: 'ptr', btf: k === 'struct' || k === 'union' ? to : undefined, to: to || undefined, user };
     }
     case 'array': {
       const a = t as { type: number; nelems: number };
       const el = b.resolve(a.type);
       if (b.kind(el) === 'int' && b.sizeof(el) === 1) return { k: 'str', size: Math.min(a.nelems, cfg.maxStrlen) };
-      return U64;
+      return { k: 'record', btf: rid };
     }
     case 'struct':
     case 'union':

@@ -521,10 +521,28 @@ class ProbeCompiler {
       }
     }
     if (ty.k === 'str') return this.storeStr(e, loc, ty.size);
+    if (ty.k === 'inet' && e.kind === 'call' && e.name === 'ntop') return this.storeInet(e, loc);
     // values that already live in memory: variables and map values
     const src = this.memOf(e, storageSize(ty));
     if (src) return this.copy(loc, src, storageSize(ty));
     this.err(`cannot use a ${ty.k} value here`, e.range);
+  }
+
+  /** `ntop([af,] addr)`: the family (AF_INET unless given or a 16-byte address), then the address bytes. */
+  private storeInet(e: A.Call, loc: Loc): void {
+    const a = this.a;
+    const addr = e.args[e.args.length - 1] as A.Expr;
+    const at = this.ty(addr);
+    const bytes = { base: loc.base, off: loc.off + 8 };
+    this.zero(bytes, 16);
+    if (at.k === 'str') this.storeStr(addr, bytes, at.size);
+    else {
+      this.int(addr);
+      a.stx(4, bytes.base, bytes.off, R0);
+    }
+    if (e.args.length === 2) this.int(e.args[0] as A.Expr);
+    else a.mov(R0, at.k === 'str' && at.size === 16 ? 10 : 2);
+    a.stx(8, loc.base, loc.off, R0);
   }
 
   /** A location holding the value of e (variables, map values copied to a temp), or undefined. */
@@ -813,6 +831,20 @@ class ProbeCompiler {
         if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
         return;
       }
+      case 'index': {
+        // p[i] = *(p + i * sizeof(*p)), read through probe_read
+        const base = this.ty(e.expr) as { k: 'ptr'; to: number; user: boolean };
+        this.btf ??= Btf.vmlinux();
+        const el = this.btf.sizeof(base.to);
+        const r = this.operands(e.expr, e.index);
+        if (typeof r === 'number') a.add(R0, r * el);
+        else a.mul(R1, el).add(R0, R1);
+        const ft = this.ty(e);
+        const size = ft.k === 'int' ? ft.size : 8;
+        this.deref(size, base.user);
+        if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
+        return;
+      }
       case 'incdec':
         return this.incdec(e);
       case 'sizeof': {
@@ -961,6 +993,8 @@ class ProbeCompiler {
       }
       case 'ksym':
       case 'usym':
+      case 'uptr':
+      case 'kptr':
         return this.int(e.args[0] as A.Expr);
       case 'strncmp':
       case 'strcontains':

@@ -10,9 +10,14 @@ export type Ty =
   | { k: 'tuple'; elems: Ty[] }
   | { k: 'stack'; user: boolean; mode: 'bpftrace' | 'perf' | 'raw'; limit: number }
   | { k: 'ksym' }
+  /** an `ntop()` address: the family as a u64, then 16 address bytes (4 used for AF_INET) */
+  | { k: 'inet' }
   | { k: 'usym' }
-  /** a pointer; `btf` names the pointee type id in vmlinux BTF when known; `user` = user address space */
-  | { k: 'ptr'; btf?: number; user: boolean }
+  /**
+   * a pointer; `btf` names the pointee struct/union type id in vmlinux BTF when known; `to` is the pointee's BTF
+   * type id whatever its kind (for `p[i]`); `user` = user address space
+   */
+  | { k: 'ptr'; btf?: number; to?: number; user: boolean }
   /** a struct/union value known through BTF (only reachable through pointers or args) */
   | { k: 'record'; btf: number }
   /** the tracepoint `args` record */
@@ -44,6 +49,8 @@ export function storageSize(t: Ty): number {
       return t.elems.reduce((s, e) => s + storageSize(e), 0);
     case 'none':
       return 0;
+    case 'inet':
+      return 24;
     default:
       return 8;
   }
