@@ -322,7 +322,7 @@ export class Typer {
         }
         if (t.k === 'ptr' || t.k === 'record') {
           const b = vmlinux();
-          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on ${t.to !== undefined && b ? `type '${b.typeName(t.to)} *'` : 'a pointer of unknown type'}; cast it to a struct pointer first`, e.range);
+          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on ${t.k === 'ptr' && t.to !== undefined && b ? `type '${b.typeName(t.to)} *'` : 'a pointer of unknown type'}; cast it to a struct pointer first`, e.range);
           try {
             const m = b.member(t.btf, e.field);
             return btfValueType(b, m.typeId, t.k === 'ptr' ? t.user : false, this.info.config);

@@ -314,6 +314,8 @@ export class Runtime {
         const loc = this.sym.kernelSymbol(b.readBigUInt64LE(off));
         return loc ? loc.name : `0x${b.readBigUInt64LE(off).toString(16)}`;
       }
+      case 'inet':
+        return inetText(b.readBigUInt64LE(off) === 10n ? b.subarray(off + 8, off + 24) : b.subarray(off + 8, off + 12));
       case 'ptr':
         return { kind: 'symbolic', text: `0x${b.readBigUInt64LE(off).toString(16)}`, value: b.readBigUInt64LE(off) };
       default:
@@ -429,6 +431,26 @@ export class Runtime {
 }
 
 /** Known verifier verdicts, in the script's terms. */
+/** An address as inet_ntop(3) writes it: dotted quad for 4 bytes; for 16, hex groups with the longest run of 2+ zero
+ * groups as `::`, and IPv4-mapped/compatible addresses ending in a dotted quad. */
+export function inetText(b: Uint8Array): string {
+  if (b.length === 4) return b.join('.');
+  const w = Array.from({ length: 8 }, (_, i) => (b[2 * i]! << 8) | b[2 * i + 1]!);
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j === i ? i + 1 : j;
+  }
+  if (best.len < 2) best = { at: -1, len: 0 };
+  const v4 = best.at === 0 && (best.len === 6 || (best.len === 7 && w[7] !== 1) || (best.len === 5 && w[5] === 0xffff));
+  const hex = (ws: number[]) => ws.map((x) => x.toString(16));
+  if (v4) return `::${best.len === 5 ? 'ffff:' : ''}${inetText(b.subarray(12))}`;
+  if (best.at < 0) return hex(w).join(':');
+  return `${hex(w.slice(0, best.at)).join(':')}::${hex(w.slice(best.at + best.len)).join(':')}`;
+}
+
 const VERIFIER_EXPLANATIONS: [RegExp, string][] = [
   [/infinite loop detected/, 'infinite loop detected: the loop can never end; the verifier only accepts loops that provably terminate'],
   [/BPF program is too large/, 'the program is too complex to verify (over 1M instructions explored): a loop runs too many iterations; lower its bound'],
