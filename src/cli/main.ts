@@ -4,7 +4,8 @@
  * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { KscopeError } from '../sys/errors.js';
@@ -17,11 +18,11 @@ import { listProbes } from './list.js';
 import { TOOLS } from '../tools/index.js';
 import { UsageError } from '../tools/tool.js';
 
-/** kscope's version, from the package.json above this file (dist/src/cli → repo root). */
+/** kscope's version, from the package.json above the running script (dist/ → repo root). */
 function version(): string {
-  for (let u = new URL('.', import.meta.url); u.pathname !== '/'; u = new URL('..', u)) {
+  for (let d = dirname(realpathSync(process.argv[1] ?? '.')); d !== '/'; d = dirname(d)) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL('package.json', u), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(`${d}/package.json`, 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'kscope') return pkg.version ?? '0.0.0';
     } catch {
       // keep walking up
@@ -72,7 +73,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
     .option('-B <mode>', 'output buffering: line, full or none', 'line')
     .option('-c <command>', 'run COMMAND and trace until it exits')
     .option('--unsafe', 'allow unsafe actions (system(), ...)')
-    .version(version(), '-V, --version')
+    .option('-V, --version', 'print the version and exit')
     .helpOption('-h, --help')
     .allowExcessArguments(true)
     .exitOverride()
@@ -83,7 +84,11 @@ async function scriptCommand(argv: string[]): Promise<number> {
     const ce = e as { exitCode?: number; code?: string };
     return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
   }
-  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string }>();
+  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string; version?: boolean }>();
+  if (o.version) {
+    process.stdout.write(`kscope v${version()}\n`);
+    return 0;
+  }
   let [script, ...params] = program.args;
   if (o.l !== undefined) {
     for (const line of listProbes(typeof o.l === 'string' ? o.l : script ?? '*')) process.stdout.write(line + '\n');

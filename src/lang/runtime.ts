@@ -80,7 +80,7 @@ export class Runtime {
   /** Creates maps and loads every program; throws (with the script line) on a verifier rejection. */
   load(): void {
     const c = this.c;
-    this.ring = BpfMap.raw(MapType.RINGBUF, 0, 0, this.opts.ringBytes ?? 8 << 20, 'ringbuf');
+    this.ring = BpfMap.raw(MapType.RINGBUF, 0, 0, this.opts.ringBytes ?? (this.c.info.hasEventProbes ? 8 << 20 : 64 << 10), 'ringbuf');
     c.ringbuf.fd = this.ring.fd;
     this.lost = BpfMap.raw(MapType.PERCPU_ARRAY, 4, 8, 1, 'lost_events');
     c.lost.fd = this.lost.fd;
