@@ -5,7 +5,7 @@
  *   3. printf per event on the same loop: lines delivered, events lost, cost to the traced process;
  *   4. peak RSS (GNU time's maximum resident set size) of every tracer run above.
  * Run as root: node .build/NAME/bench/lang.js [startupRounds=10] [eventRounds=5]; it bundles the CLI into
- * .build/NAME/kscope.mjs (scripts/bundle.mjs) and stamps .build/NAME/.stamp for the launcher replica.
+ * .build/NAME/kscope.cjs (scripts/bundle.mjs) and stamps .build/NAME/.stamp for the launcher replica.
  * Needs gcc, taskset, /usr/bin/time and bpftrace in PATH. Prints markdown tables.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -76,7 +76,7 @@ function repoRoot(): string {
 /**
  * A replica of the ./kscope launcher: the same script beside a copy of src/, scripts/ and package.json (mtimes
  * kept), with node_modules/ linked to the repository's and dist/ linked to this build, where scripts/bundle.mjs
- * writes the bundle (kscope.mjs) that the launcher runs. Other engineers keep editing src/, so the real ./kscope
+ * writes the bundle (kscope.cjs) that the launcher runs. Other engineers keep editing src/, so the real ./kscope
  * would rebuild dist/ first; the replica runs the same launcher steps (sh, the find over src/, exec node the bundle)
  * without building. Returns the launcher's path.
  */
@@ -233,7 +233,7 @@ async function main(): Promise<void> {
     const ready = /Attached \d+ probe/;
     const build = join(dirname(fileURLToPath(import.meta.url)), '..');
     const launcher: Tracer = { name: './kscope', argv: [launcherReplica(root, build, tmp)], ready };
-    const kscope: Tracer = { name: 'kscope', argv: [process.execPath, join(build, 'kscope.mjs')], ready };
+    const kscope: Tracer = { name: 'kscope', argv: [process.execPath, join(build, 'kscope.cjs')], ready };
     const modules: Tracer = { name: 'kscope (tsc modules)', argv: [process.execPath, join(build, 'src/cli/main.js')], ready };
     const bpftrace: Tracer = { name: 'bpftrace', argv: ['bpftrace'], ready: /Attaching \d+ probe/ };
     const bpfVersion = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
@@ -271,7 +271,7 @@ async function main(): Promise<void> {
           n === 'bpftrace' ? '' : fmt(first / b, 2), mib(median(rs.map((r) => r.rssKiB)))]);
       }
     }
-    console.log(`\nStart-up (${startupRounds} interleaved rounds; kscope = node kscope.mjs (the bundle), ./kscope = the launcher replica running it)\n`);
+    console.log(`\nStart-up (${startupRounds} interleaved rounds; kscope = node kscope.cjs (the bundle), ./kscope = the launcher replica running it)\n`);
     console.log(table(['one-liner', 'tracer', 'runs', 'first output ms', 'min..max', 'exit ms', 'first ratio vs bpftrace', 'peak RSS MiB'], rows));
 
     // 2: count() per event on the getppid loop.
