@@ -42,6 +42,8 @@ export interface ProbeInfo {
 export interface Config {
   /** pid of the -c command (the `cpid` builtin), 0 without -c */
   cpid: number;
+  /** -p PID: every probe (but BEGIN/END/interval) fires only in this process; uprobes attach to it */
+  pid?: number;
   maxStrlen: number;
   maxMapKeys: number;
   stackLimit: number;

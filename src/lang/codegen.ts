@@ -12,6 +12,8 @@ import { Btf } from '../btf/btf.js';
 import { AttachType, ProgType } from '../bpf/program.js';
 import { MapType } from '../bpf/map.js';
 import { possibleCpus } from '../bpf/cpus.js';
+import { feature } from '../bpf/features.js';
+import { X86_64_PT_REGS_OFFSET, type UsdtArg } from '../symbols/usdt.js';
 import { parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import { kallsyms } from '../symbols/kallsyms.js';
 import type * as A from './ast.js';
@@ -123,12 +125,16 @@ class ProbeCompiler {
   private readonly exitLabel: Label;
   private btf?: Btf;
   private readonly loops: { brk: Label; cont: Label }[] = [];
+  /** TRACING programs (tp_btf, fentry/fexit) read fields of BTF pointers with plain loads */
+  private readonly tracing: boolean;
 
   constructor(
     private readonly c: Compiled,
     private readonly exp: Expanded,
     private readonly probe: A.Probe,
+    readonly kind: Pick<CompiledProbe, 'progType' | 'expectedAttachType' | 'attachBtfId'>,
   ) {
+    this.tracing = kind.progType === ProgType.TRACING;
     const diags: Diagnostic[] = [];
     this.typer = new Typer(c.info, exp.target, (d) => diags.push(d));
     this.exitLabel = this.a.newLabel('exit');
@@ -151,6 +157,11 @@ class ProbeCompiler {
     const a = this.a;
     a.mov(R6, R1);
     try {
+      const pid = this.c.info.config.pid;
+      if (pid && !['begin', 'end', 'interval'].includes(this.exp.target.provider)) {
+        // -p PID: every probe fires for that process only
+        a.call('get_current_pid_tgid').rsh(R0, 32).jne(R0, pid, this.exitLabel);
+      }
       if (this.probe.predicate) {
         a.mark(this.probe.predicate.range);
         this.cond(this.probe.predicate, this.exitLabel);
@@ -625,6 +636,7 @@ class ProbeCompiler {
           return;
         }
         if (e.name === 'probe') return this.storeStr({ kind: 'string', value: this.exp.name, range: e.range }, loc, size);
+        if (e.name === 'func') return this.storeStr({ kind: 'string', value: (this.exp.target as { func: string }).func, range: e.range }, loc, size);
         break;
       case 'positional':
         return this.storeStr({ kind: 'string', value: this.c.info.params[e.index - 1] ?? '', range: e.range }, loc, size);
@@ -817,6 +829,12 @@ class ProbeCompiler {
       }
       case 'field': {
         const base = this.ty(e.expr);
+        const ft = this.ty(e);
+        if (base.k === 'args' && this.exp.target.provider !== 'tracepoint') {
+          this.ctxArg(this.typer.btfArgs().findIndex((x) => x.name === e.field), e.range);
+          if (ft.k === 'int' && ft.size < 8) this.truncate(ft);
+          return;
+        }
         if (base.k === 'args') {
           const f = this.typer.argField(e.field)!;
           const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
@@ -824,10 +842,19 @@ class ProbeCompiler {
           if (f.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
           return;
         }
-        const ft = this.ty(e);
-        const { user } = this.fieldAddr(e);
         const size = ft.k === 'int' ? ft.size : 8;
-        this.deref(size, user);
+        const direct = this.directPath(e);
+        if (direct && direct.size === size && direct.off < 0x8000) {
+          // a plain load through a pointer the verifier types (PTR_TO_BTF_ID); NULL reads as 0
+          const load = a.newLabel('nonnull');
+          const done = a.newLabel('loaded');
+          this.int(direct.ptr);
+          // the NULL branch sets a scalar 0: the verifier keeps some pointer types on it
+          a.jne(R0, 0, load).mov(R0, 0).ja(done).label(load).ldx(size as 1 | 2 | 4 | 8, R0, R0, direct.off).label(done);
+        } else {
+          const { user } = this.fieldAddr(e);
+          this.deref(size, user);
+        }
         if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
         return;
       }
@@ -847,11 +874,9 @@ class ProbeCompiler {
       }
       case 'incdec':
         return this.incdec(e);
-      case 'sizeof': {
-        const arg = e.arg;
-        const t = 'kind' in arg && (arg.kind === 'named_type' || arg.kind === 'pointer_type' || arg.kind === 'array_type') ? undefined : this.ty(arg as A.Expr);
-        return this.int(lit(BigInt(t ? (t.k === 'int' ? t.size : storageSize(t)) : 8), e.range));
-      }
+      case 'sizeof':
+      case 'offsetof':
+        return this.int(lit(BigInt(this.typer.layoutOf(e) ?? 0), e.range));
       case 'call':
         return this.callInt(e);
       default:
@@ -915,7 +940,8 @@ class ProbeCompiler {
         a.call('get_current_cgroup_id');
         return;
       case 'curtask':
-        a.call('get_current_task');
+        // the BTF-typed helper lets TRACING programs load task fields directly
+        a.call(this.tracing ? 'get_current_task_btf' : 'get_current_task');
         return;
       case 'jiffies':
         a.call('get_jiffies_64');
@@ -924,12 +950,15 @@ class ProbeCompiler {
       case 'ustack':
         return this.stack(name === 'ustack');
       case 'retval':
-        // x86_64 pt_regs->ax
-        a.ldx(8, R0, R6, 80);
+        // fexit: after the arguments in ctx; else x86_64 pt_regs->ax
+        if (this.exp.target.provider === 'fexit') a.ldx(8, R0, R6, this.typer.btfArgs().length * 8);
+        else a.ldx(8, R0, R6, 80);
         return;
       default: {
         const m = /^arg(\d+)$/.exec(name);
-        if (m && this.exp.target.provider === 'rawtracepoint') {
+        const t = this.exp.target;
+        if (m && t.provider === 'usdt') return this.usdtArg(t.args[Number(m[1])]!, r);
+        if (m && (t.provider === 'rawtracepoint' || t.provider === 'fentry' || t.provider === 'fexit')) {
           a.ldx(8, R0, R6, Number(m[1]) * 8);
           return;
         }
@@ -943,6 +972,65 @@ class ProbeCompiler {
         this.err(`the ${name} builtin is not supported yet`, r);
       }
     }
+  }
+
+  /** r0 = argument i of the probed function or raw tracepoint, by position (ctx slots or pt_regs registers). */
+  private ctxArg(i: number, r: Range): void {
+    const t = this.exp.target.provider;
+    if (t === 'kprobe') return this.builtin(`arg${i}`, r);
+    this.a.ldx(8, R0, R6, i * 8);
+  }
+
+  /** r0 = a USDT argument decoded from its `.note.stapsdt` spec (register, constant or memory operand). */
+  private usdtArg(u: UsdtArg, r: Range): void {
+    const a = this.a;
+    const regOff = (reg: string) => X86_64_PT_REGS_OFFSET[reg] ?? this.err(`USDT argument ${u.spec}: register ${reg} is not supported`, r);
+    switch (u.kind) {
+      case 'const':
+        a.ldImm64(R0, u.value);
+        return;
+      case 'reg':
+        a.ldx(8, R0, R6, regOff(u.reg));
+        break;
+      case 'mem': {
+        if (u.symbol || u.reg === 'rip') this.err(`USDT argument ${u.spec}: rip-relative operands are not supported yet`, r);
+        a.ldx(8, R0, R6, regOff(u.reg));
+        if (u.index) a.ldx(8, R1, R6, regOff(u.index)).mul(R1, u.scale ?? 1).add(R0, R1);
+        if (u.offset) a.add(R0, u.offset);
+        this.deref(u.size, true);
+        break;
+      }
+      default:
+        this.err(`USDT argument ${u.spec} is not supported`, r);
+    }
+    if (u.size < 8) this.truncate({ size: u.size, signed: u.signed });
+  }
+
+  /**
+   * For a field reached from a pointer the verifier knows as BTF-typed (tp_btf/fentry arguments, curtask, fields
+   * of those) through constant offsets only: that pointer expression, the offset and the member size.
+   */
+  private directPath(e: A.FieldAccess): { ptr: A.Expr; off: number; size: number } | undefined {
+    if (!this.tracing) return undefined;
+    const base = this.ty(e.expr);
+    if ((base.k !== 'ptr' && base.k !== 'record') || base.btf === undefined) return undefined;
+    this.btf ??= Btf.vmlinux();
+    const m = this.btf.member(base.btf, e.field);
+    if (m.bitSize || m.bitOffset % 8) return undefined;
+    const size = this.btf.sizeof(m.typeId);
+    if (base.k === 'ptr') return this.trusted(e.expr) ? { ptr: e.expr, off: m.offset, size } : undefined;
+    const inner = e.expr.kind === 'field' ? this.directPath(e.expr) : undefined;
+    return inner && { ptr: inner.ptr, off: inner.off + m.offset, size };
+  }
+
+  /** Whether e evaluates to a pointer the verifier tracks as BTF-typed (PTR_TO_BTF_ID). */
+  private trusted(e: A.Expr): boolean {
+    if (e.kind === 'builtin') return e.name === 'curtask';
+    if (e.kind !== 'field') return false;
+    const t = this.ty(e);
+    if (t.k !== 'ptr' || t.btf === undefined) return false;
+    if (this.ty(e.expr).k === 'args') return this.exp.target.provider !== 'tracepoint';
+    return this.directPath(e)?.size === 8;
   }
 
   private stack(user: boolean): void {
@@ -1137,22 +1225,30 @@ function collectVars(b: A.Block, t: Typer): void {
   b.stmts.forEach(walk);
 }
 
-function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAttachType'> {
+function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAttachType' | 'attachBtfId'> {
   switch (x.target.provider) {
     case 'tracepoint':
       return { progType: ProgType.TRACEPOINT };
+    case 'rawtracepoint': {
+      // tp_btf when the kernel has it: typed arguments the verifier lets us read directly
+      const id = feature('tp_btf').supported ? Btf.vmlinux().findTypedef(`btf_trace_${x.target.event}`) : undefined;
+      if (id !== undefined) return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_RAW_TP, attachBtfId: id };
+      return { progType: ProgType.RAW_TRACEPOINT };
+    }
     case 'begin':
     case 'end':
-    case 'rawtracepoint':
       return { progType: ProgType.RAW_TRACEPOINT };
     case 'profile':
     case 'interval':
     case 'software':
       return { progType: ProgType.PERF_EVENT };
     case 'fentry':
-      return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_FENTRY };
     case 'fexit':
-      return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_FEXIT };
+      return {
+        progType: ProgType.TRACING,
+        expectedAttachType: x.target.provider === 'fentry' ? AttachType.TRACE_FENTRY : AttachType.TRACE_FEXIT,
+        attachBtfId: Btf.vmlinux().findFunc(x.target.func),
+      };
     default:
       return { progType: ProgType.KPROBE };
   }
@@ -1173,8 +1269,9 @@ export function generate(info: ProgramInfo): Compiled {
   };
   for (const pi of info.probes) {
     for (const x of pi.targets) {
-      const asm = new ProbeCompiler(c, x, pi.probe).compile();
-      c.probes.push({ name: x.name, expanded: x, asm, probe: pi.probe, ...progTypeFor(x) });
+      const kind = progTypeFor(x);
+      const asm = new ProbeCompiler(c, x, pi.probe, kind).compile();
+      c.probes.push({ name: x.name, expanded: x, asm, probe: pi.probe, ...kind });
     }
   }
   return c;

@@ -2,7 +2,13 @@
  * Probe expansion: an attach point as written (`t:syscalls:sys_enter_open*`, `profile:hz:99`, `BEGIN`) becomes
  * one or more concrete attach targets, checked against what this kernel offers.
  */
-import { listEvents } from '../btf/tracefs.js';
+import { Btf } from '../btf/btf.js';
+import { globToRegExp, listEvents } from '../btf/tracefs.js';
+import { feature, pickHook } from '../bpf/features.js';
+import { ElfFile } from '../symbols/elf.js';
+import { resolveBinary } from '../symbols/libs.js';
+import type { UsdtArg } from '../symbols/usdt.js';
+import { KscopeError } from '../sys/errors.js';
 import { PERF_COUNT_SW, PERF_TYPE } from '../sys/perf.js';
 import { splitAttachPoint } from './parser.js';
 
@@ -12,7 +18,9 @@ export type Target =
   | { provider: 'rawtracepoint'; event: string }
   | { provider: 'profile' | 'interval' | 'software'; perfType: number; config: number; frequency?: number; period?: number }
   | { provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit'; func: string; offset?: number }
-  | { provider: 'uprobe' | 'uretprobe'; path: string; symbol: string };
+  /** `offset`: file offset in `path`; `func`: the symbol (what the func builtin shows) */
+  | { provider: 'uprobe' | 'uretprobe'; path: string; func: string; offset: number }
+  | { provider: 'usdt'; path: string; name: string; offset: number; semaphore: number; args: UsdtArg[]; func: string };
 
 /** A concrete attach point and the name bpftrace would show for it (the `probe` builtin). */
 export interface Expanded {
@@ -104,13 +112,135 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
       const spec = p[p.length - 1] ?? '';
       const m = /^([^+]+)(?:\+(\d+|0x[0-9a-f]+))?$/i.exec(spec);
       if (!m) return `${ap.provider} probes are ${ap.provider}:<function>`;
-      return [{ name: `${ap.provider}:${spec}`, target: { provider: ap.provider, func: m[1]!, offset: m[2] ? Number(m[2]) : undefined } }];
+      if (/[*?[]/.test(m[1]!)) return `wildcards in ${ap.provider} probes are not supported yet`;
+      const hook = kernelHook(ap.provider, m[1]!, m[2] !== undefined);
+      if (typeof hook === 'string') return hook;
+      return [{ name: `${ap.provider}:${spec}`, target: { provider: hook, func: m[1]!, offset: m[2] ? Number(m[2]) : undefined } }];
     }
     case 'uprobe':
     case 'uretprobe':
       if (p.length < 2) return `${ap.provider} probes are ${ap.provider}:<binary>:<function>`;
-      return [{ name: `${ap.provider}:${p[0]}:${p.slice(1).join(':')}`, target: { provider: ap.provider, path: p[0]!, symbol: p.slice(1).join(':') } }];
+      return userProbes(ap.provider, p[0]!, p.slice(1).join(':'));
+    case 'usdt':
+      if (p.length < 2) return 'usdt probes are usdt:<binary>:[<provider>:]<name>';
+      return usdtProbes(p[0]!, p.length > 2 ? p[1]! : '*', p[p.length - 1]!);
     default:
       return `${ap.provider} probes are not supported yet`;
   }
+}
+
+/**
+ * The hook a kernel function probe uses here: fentry/fexit (typed arguments) when the kernel has trampolines and
+ * BTF for the function, else kprobe/kretprobe; a kprobe with an offset stays a kprobe. When neither works, one line
+ * saying why, with a tracepoint covering the same event when one is known.
+ */
+function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func: string, hasOffset: boolean): Target['provider'] | string {
+  const exit = provider === 'kretprobe' || provider === 'fexit';
+  let inBtf = false;
+  try {
+    inBtf = Btf.vmlinux().findFunc(func) !== undefined;
+  } catch {
+    // no kernel BTF: kprobes only
+  }
+  const order = hasOffset || !inBtf ? (['kprobe'] as const) : exit ? (['fexit', 'kprobe'] as const) : (['fentry', 'kprobe'] as const);
+  const hook = pickHook<'fentry' | 'fexit' | 'kprobe'>(order);
+  if (hook === 'kprobe') return exit ? 'kretprobe' : 'kprobe';
+  if (hook) return hook;
+  const why = order.map((n) => `${n}: ${feature(n).detail}`).join('; ');
+  const tp = suggestTracepoint(func, exit);
+  return `${provider}:${func} can not be attached on this kernel (${why})${tp ? `; try ${tp}` : ''}`;
+}
+
+/** Well-known kernel functions and the tracepoint that reports the same event. */
+const TRACEPOINT_FOR: Record<string, [string, string?]> = {
+  vfs_read: ['syscalls:sys_enter_read', 'syscalls:sys_exit_read'],
+  vfs_write: ['syscalls:sys_enter_write', 'syscalls:sys_exit_write'],
+  vfs_open: ['syscalls:sys_enter_openat', 'syscalls:sys_exit_openat'],
+  do_sys_openat2: ['syscalls:sys_enter_openat', 'syscalls:sys_exit_openat'],
+  tcp_sendmsg: ['sock:sock_send_length'],
+  tcp_recvmsg: ['sock:sock_recv_length'],
+  tcp_connect: ['sock:inet_sock_set_state'],
+  tcp_v4_connect: ['sock:inet_sock_set_state'],
+  tcp_set_state: ['sock:inet_sock_set_state'],
+  tcp_retransmit_skb: ['tcp:tcp_retransmit_skb'],
+  do_exit: ['sched:sched_process_exit'],
+  wake_up_new_task: ['sched:sched_process_fork'],
+  finish_task_switch: ['sched:sched_switch'],
+  blk_account_io_start: ['block:block_io_start'],
+  blk_account_io_done: ['block:block_io_done'],
+  kmem_cache_alloc: ['kmem:kmem_cache_alloc'],
+  kfree: ['kmem:kfree'],
+};
+
+/** `tracepoint:<sys>:<event>` covering what a kernel function probe would see, when this kernel has one. */
+export function suggestTracepoint(func: string, exit: boolean): string | undefined {
+  const known = TRACEPOINT_FOR[func];
+  const sysname = /^(?:__x64_sys_|__ia32_sys_|__se_sys_|__do_sys_|ksys_|do_sys_|sys_)(\w+)$/.exec(func)?.[1];
+  const candidates = [
+    ...(known ? [exit ? (known[1] ?? known[0]) : known[0]] : []),
+    ...(sysname ? [`syscalls:sys_${exit ? 'exit' : 'enter'}_${sysname}`] : []),
+    `*:${func}`,
+  ];
+  for (const c of candidates) {
+    try {
+      const e = listEvents(c)[0];
+      if (e) return `tracepoint:${e.system}:${e.name}`;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Parses `0x1234` / `1234` (addresses) and `sym+off`. */
+const ADDR = /^(0x[0-9a-f]+|\d+)$/i;
+
+/**
+ * uprobe/uretprobe targets in a binary or library (path, program on PATH or library short name like `libc`):
+ * a symbol, a glob over function symbols, `symbol+offset`, or a virtual address.
+ */
+function userProbes(provider: 'uprobe' | 'uretprobe', bin: string, spec: string): Expanded[] | string {
+  const path = resolveBinary(bin);
+  const elf = ElfFile.open(path);
+  const at = (func: string, vaddr: number): Expanded => {
+    const offset = elf.fileOffsetOf(vaddr);
+    if (offset === null) throw new KscopeError(`${provider}:${bin}:${spec}: address 0x${vaddr.toString(16)} is not in a loaded segment of ${path}`);
+    return { name: `${provider}:${path}:${func}`, target: { provider, path, func, offset } };
+  };
+  if (ADDR.test(spec)) {
+    const vaddr = Number(spec);
+    const s = elf.symbolizeName(vaddr);
+    return [{ ...at(s ? s.name : spec, vaddr), name: `${provider}:${path}:${spec}` }];
+  }
+  const m = /^(.+?)(?:\+(0x[0-9a-f]+|\d+))?$/i.exec(spec)!;
+  const [sym, off] = [m[1]!, m[2] ? Number(m[2]) : 0];
+  if (/[*?[]/.test(sym)) {
+    const re = globToRegExp(sym);
+    const seen = new Set<number>();
+    const out = elf
+      .symbols()
+      .filter((s) => (s.type === 'func' || s.type === 'ifunc') && s.value !== 0 && re.test(s.name) && !seen.has(s.value) && seen.add(s.value))
+      .map((s) => at(s.name, s.value));
+    return out.length ? out : `no functions in ${path} match ${sym}`;
+  }
+  const s = elf.symbolByName(sym);
+  if (!s || s.value === 0) return `Could not resolve symbol: ${path}:${sym}`;
+  if (off && s.size && off >= s.size) return `Offset ${off} is outside the function ${sym} (size ${s.size})`;
+  const e = at(sym, s.value + off);
+  return [off ? { ...e, name: `${provider}:${path}:${spec}` } : e];
+}
+
+/** USDT probes (`.note.stapsdt`) of a binary or library matching provider and name globs. */
+function usdtProbes(bin: string, provider: string, name: string): Expanded[] | string {
+  const path = resolveBinary(bin);
+  const pr = globToRegExp(provider);
+  const nr = globToRegExp(name);
+  const out = ElfFile.open(path)
+    .usdtProbes()
+    .filter((u) => pr.test(u.provider) && nr.test(u.name))
+    .map((u): Expanded => ({
+      name: `usdt:${path}:${u.provider}:${u.name}`,
+      target: { provider: 'usdt', path, name: `${u.provider}:${u.name}`, offset: u.fileOffset, semaphore: u.semaphoreFileOffset, args: u.args, func: u.name },
+    }));
+  return out.length ? out : `no USDT probes in ${path} match ${provider}:${name}`;
 }

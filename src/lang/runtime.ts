@@ -4,9 +4,11 @@
  * probes and prints the maps — then releases everything.
  */
 import { BpfMap, MapType } from '../bpf/map.js';
-import { Program, VerifierError } from '../bpf/program.js';
+import { Program, ProgType, VerifierError } from '../bpf/program.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
 import { closeAll } from '../bpf/resources.js';
+import { closeSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
+import { readMaps } from '../symbols/procmaps.js';
 import { possibleCpus } from '../bpf/cpus.js';
 import { attachTracepoint } from '../bpf/link/tracepoint.js';
 import { attachPerfEvent } from '../bpf/link/perf_event.js';
@@ -14,7 +16,7 @@ import { attachRawTracepoint } from '../bpf/link/raw_tracepoint.js';
 import { attachTracing } from '../bpf/link/tracing.js';
 import { attachKprobe } from '../bpf/link/kprobe.js';
 import type { Link } from '../bpf/link/link.js';
-import { feature } from '../bpf/features.js';
+import { attachUprobe } from '../bpf/link/uprobe.js';
 import { progTestRun } from '../sys/bpf.js';
 import { KscopeError } from '../sys/errors.js';
 import { disassemble } from '../asm/disasm.js';
@@ -50,6 +52,8 @@ export interface RunOptions {
   onExit?: () => void;
   /** print non-empty maps at exit, as bpftrace does (default true) */
   printMapsOnExit?: boolean;
+  /** -p PID / the -c command: uprobes and USDT probes attach to this process only */
+  pid?: number;
 }
 
 const STACK_DEPTH = 127;
@@ -62,6 +66,7 @@ export class Runtime {
   private reader?: RingBufferReader;
   private readonly progs = new Map<CompiledProbe, Program>();
   private readonly links: Link[] = [];
+  private readonly semaphores: Semaphore[] = [];
   private readonly sym = new Symbolizer();
   private exitRequested = false;
   private wake?: () => void;
@@ -98,11 +103,6 @@ export class Runtime {
 
   private loadProbe(p: CompiledProbe): Program {
     const asm = p.asm.assemble();
-    let attachBtfId: number | undefined;
-    if (p.expanded.target.provider === 'rawtracepoint' && feature('tp_btf').supported) {
-      // rawtracepoint probes use tp_btf when the kernel has BTF (typed arguments, direct reads)
-      attachBtfId = undefined;
-    }
     if (this.opts.verbose) {
       this.err(`\nProgram ${p.name}:\n`);
       this.err(disassemble(asm.insns, { mapName: (fd) => this.mapNameByFd(fd) }).join('\n') + '\n');
@@ -113,7 +113,7 @@ export class Runtime {
         insns: asm.bytes,
         name: p.name.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 15),
         expectedAttachType: p.expectedAttachType,
-        attachBtfId,
+        attachBtfId: p.attachBtfId,
         wantLog: this.opts.verbose,
       });
       if (this.opts.verbose) this.err(`${prog.stats() ? `verifier: processed ${prog.stats()!.processed} insns` : ''}\n`);
@@ -151,7 +151,15 @@ export class Runtime {
       case 'tracepoint':
         return attachTracepoint(prog, t.system, t.event);
       case 'rawtracepoint':
-        return attachRawTracepoint(prog, t.event);
+        return p.progType === ProgType.TRACING ? attachTracing(prog, p.name) : attachRawTracepoint(prog, t.event);
+      case 'uprobe':
+      case 'uretprobe':
+        return attachUprobe(prog, { path: t.path, offset: BigInt(t.offset), retprobe: t.provider === 'uretprobe', pid: this.opts.pid });
+      case 'usdt': {
+        const link = attachUprobe(prog, { path: t.path, offset: BigInt(t.offset), pid: this.opts.pid });
+        if (t.semaphore) this.semaphores.push(new Semaphore(t.path, t.semaphore, this.opts.pid, p.name));
+        return link;
+      }
       case 'profile':
         return attachPerfEvent(prog, { type: t.perfType, config: t.config, frequency: t.frequency, period: t.period }, p.name);
       case 'interval':
@@ -195,6 +203,7 @@ export class Runtime {
         });
         this.reader.stop();
         for (const l of this.links) l.close();
+        for (const s of this.semaphores.splice(0)) s.release();
         this.reader.drain();
       }
       this.exitRequested = false;
@@ -205,6 +214,7 @@ export class Runtime {
       this.reportLost(true);
       return 0;
     } finally {
+      for (const s of this.semaphores.splice(0)) s.release();
       for (const [s, h] of sigs) process.off(s, h);
       this.reader?.close();
       closeAll();
@@ -331,6 +341,8 @@ export class Runtime {
     const id = Number(v & 0xffffffffn);
     const pid = Number(v >> 32n);
     const frames: string[] = [];
+    // the raw addresses too: tools symbolise them in their own style (BCC's name+0xoff [module])
+    const addrs: bigint[] = [];
     if (id < 0x80000000 && this.stackmap) {
       const key = Buffer.alloc(4);
       key.writeUInt32LE(id);
@@ -339,10 +351,11 @@ export class Runtime {
         for (let i = 0; i < STACK_DEPTH; i++) {
           const ip = raw.readBigUInt64LE(i * 8);
           if (!ip) break;
+          addrs.push(ip);
           frames.push(user ? this.sym.user(pid, ip) : this.sym.kernel(ip));
         }
     }
-    const s: StackValue = { kind: 'stack', frames };
+    const s: StackValue = { kind: 'stack', frames, addrs };
     this.stackCache.set(v, s);
     return s;
   }
@@ -463,3 +476,56 @@ function explainVerifier(log: string): string | undefined {
 
 export { storageSize };
 export type { MapLayout };
+
+/**
+ * A USDT semaphore: a u16 in the traced process that `<sys/sdt.h>` code tests before building a probe's arguments.
+ * It is raised while the probe is attached by writing the process's memory (/proc/PID/mem), and lowered again on
+ * detach. Without a process (no -p/-c) it cannot be set: the probe then fires only when the program enables it.
+ */
+class Semaphore {
+  private addr?: bigint;
+  constructor(path: string, fileOffset: number, pid: number | undefined, what: string) {
+    if (pid === undefined) {
+      process.stderr.write(`WARNING: ${what} has a semaphore; without -p or -c it stays 0 and the probe may never fire\n`);
+      return;
+    }
+    const base = mappingBase(pid, path, fileOffset);
+    if (base === undefined) throw new KscopeError(`${what}: ${path} is not mapped in process ${pid}`);
+    this.addr = base;
+    this.add(pid, 1);
+    this.pid = pid;
+  }
+  private pid = 0;
+
+  private add(pid: number, d: number): void {
+    const fd = openSync(`/proc/${pid}/mem`, 'r+');
+    try {
+      const b = Buffer.alloc(2);
+      readSync(fd, b, 0, 2, this.addr!);
+      b.writeUInt16LE(Math.max(0, b.readUInt16LE(0) + d));
+      writeSync(fd, b, 0, 2, Number(this.addr));
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  release(): void {
+    if (this.addr === undefined) return;
+    try {
+      this.add(this.pid, -1);
+    } catch {
+      // the process has exited
+    }
+    this.addr = undefined;
+  }
+}
+
+/** The address where file offset `off` of `path` is mapped in process `pid`. */
+function mappingBase(pid: number, path: string, off: number): bigint | undefined {
+  const real = realpathSync(path);
+  for (const m of readMaps(pid)) {
+    if (m.path !== real && m.path !== path) continue;
+    if (off >= m.offset && off < m.offset + (m.end - m.start)) return BigInt(m.start + (off - m.offset));
+  }
+  return undefined;
+}
