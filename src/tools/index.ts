@@ -3,5 +3,7 @@ import type { Tool } from './tool.js';
 import { runqlat } from './runqlat.js';
 import { execsnoop } from './execsnoop.js';
 import { fileslower } from './fileslower.js';
+import { tcpconnect } from './tcpconnect.js';
+import { profile } from './profile.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, fileslower].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, fileslower, tcpconnect, profile].map((t) => [t.name, t]));
