@@ -1,0 +1,184 @@
+/**
+ * biolatency: block device I/O latency as a histogram — from issue to the device (or, with -Q, from the request's
+ * creation) until completion. Hooks: the block tracepoints block_rq_issue → block_rq_complete (-Q: block_io_start,
+ * or block_rq_insert on kernels before 6.5), requests keyed by (dev, sector) as BCC does on its tracepoint path.
+ * BCC prefers kprobes on blk_mq_start_request/blk_account_io_*; the tracepoints fire at the same points.
+ * -F reads the request flags from the tracepoints' rwbs text, which carries the operation, Sync, Metadata, FUA and
+ * ReadAhead but not Priority, NoMerge, Idle, Background or NoWait.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { log2Hist, sectionedHist, sprintf } from '../output/bcc.js';
+import { strftime } from '../output/strftime.js';
+import { tracefs } from '../sys/mount.js';
+import { KscopeError } from '../sys/errors.js';
+import { bccSlots, chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+
+interface Opts {
+  timestamp?: boolean;
+  queued?: boolean;
+  milliseconds?: boolean;
+  disks?: boolean;
+  flags?: boolean;
+  extension?: boolean;
+  json?: boolean;
+  disk?: string;
+  verbose?: boolean;
+}
+
+const EXAMPLES = `
+    ./biolatency                    # summarize block I/O latency as a histogram
+    ./biolatency 1 10               # print 1 second summaries, 10 times
+    ./biolatency -mT 1              # 1s summaries, milliseconds, and timestamps
+    ./biolatency -Q                 # include OS queued time in I/O time
+    ./biolatency -D                 # show each disk device separately
+    ./biolatency -F                 # show I/O flags separately
+    ./biolatency -j                 # print a dictionary
+    ./biolatency -e                 # show extension summary(total, average)
+    ./biolatency -d sdc             # Trace sdc only`;
+
+const blockTp = (ev: string) => existsSync(join(tracefs(), 'events', 'block', ev));
+
+/** The tracepoint where a request's clock starts with -Q: block_io_start (6.5+), else block_rq_insert. */
+export function queueHook(): string {
+  return blockTp('block_io_start') ? 'block_io_start' : 'block_rq_insert';
+}
+
+/** The kernel's dev_t as the block tracepoints carry it: major << 20 | minor. */
+export const devt = (major: number, minor: number): number => major * 2 ** 20 + minor;
+
+const names = new Map<number, string>();
+/** The disk name of a tracepoint dev_t (from /sys/dev/block/MAJ:MIN/uevent DEVNAME), or undefined. */
+export function diskName(dev: number): string | undefined {
+  if (!names.has(dev)) {
+    try {
+      const uevent = readFileSync(`/sys/dev/block/${Math.floor(dev / 2 ** 20)}:${dev % 2 ** 20}/uevent`, 'utf8');
+      const m = /^DEVNAME=(.*)$/m.exec(uevent);
+      if (m) names.set(dev, m[1]!);
+    } catch {
+      // gone or never existed: unknown
+    }
+  }
+  return names.get(dev);
+}
+
+/** `-d DISK`: the dev_t of /dev/DISK, or a KscopeError as BCC's `no such disk`. */
+export function diskDev(tool: string, disk: string): number {
+  const sys = `/sys/class/block/${disk}/dev`;
+  if (!existsSync(join('/dev', disk)) || !existsSync(sys)) throw new KscopeError(`${tool}: no such disk '${disk}'`);
+  const [major, minor] = readFileSync(sys, 'utf8').trim().split(':').map(Number);
+  return devt(major!, minor!);
+}
+
+/**
+ * BCC's -F description (`Sync-Write`, `ReadAhead-Read`, ...) from a tracepoint rwbs string: an optional leading F
+ * (preflush), the operation (R W D DE F N), then F (FUA), A (readahead), S (sync), M (metadata).
+ */
+export function flagsDesc(rwbs: string): string {
+  const m = /^F?(DE|[RWDFN])([FASM]*)$/.exec(rwbs);
+  if (!m) return 'Unknown';
+  const op = { R: 'Read', W: 'Write', D: 'Discard', DE: 'SecureErase', F: 'Flush', N: 'Unknown' }[m[1]!] ?? 'Unknown';
+  const f = m[2]!;
+  // BCC prefixes in this order, so the last one applied ends up first
+  return [f.includes('S') && 'Sync-', f.includes('M') && 'Metadata-', f.includes('F') && 'ForcedUnitAccess-', f.includes('A') && 'ReadAhead-']
+    .filter((p): p is string => Boolean(p))
+    .reduce((desc, p) => p + desc, op);
+}
+
+/** The kernel side, in kscope's language. */
+export function script(o: Opts, startHook: string, dev?: number): string {
+  const unit = o.milliseconds ? 1000000 : 1000;
+  const key = o.disks ? '[args->dev]' : o.flags ? '[args->rwbs]' : '';
+  const filter = dev !== undefined ? ` /args->dev == ${dev}/` : '';
+  return `
+tracepoint:block:${startHook}${filter} {
+  @start[args->dev, args->sector] = nsecs;
+}
+tracepoint:block:block_rq_complete${filter} {
+  $ts = @start[args->dev, args->sector];
+  if ($ts != 0) {
+    $d = (nsecs - $ts) / ${unit};
+    @dist${key} = hist($d);
+    ${o.extension ? '@total = sum($d); @count = count();' : ''}
+    delete(@start[args->dev, args->sector]);
+  }
+}`;
+}
+
+export const biolatency: Tool = {
+  name: 'biolatency',
+  summary: 'Summarize block device I/O latency as a histogram',
+  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
+    const cmd = toolCommand('biolatency', 'Summarize block device I/O latency as a histogram', EXAMPLES)
+      .option('-T, --timestamp', 'include timestamp on output')
+      .option('-Q, --queued', 'include OS queued time in I/O time')
+      .option('-m, --milliseconds', 'millisecond histogram')
+      .option('-D, --disks', 'print a histogram per disk device')
+      .option('-F, --flags', 'print a histogram per set of I/O flags (from the tracepoints: operation, Sync, Metadata, ForcedUnitAccess, ReadAhead)')
+      .option('-e, --extension', 'summarize average/total value')
+      .option('-j, --json', 'json output: one JSON object per report')
+      .option('-d, --disk <DISK>', 'Trace this disk only')
+      .option('--verbose', 'print the hooks and the kernel-side script')
+      .argument('[interval]', 'output interval, in seconds', positiveInt('interval'))
+      .argument('[count]', 'number of outputs', positiveInt('count'));
+    const parsed = parseArgs<Opts>(cmd, argv);
+    if (parsed === 0) return 0;
+    const o = parsed.opts;
+    if (o.disks && o.flags) throw new UsageError('biolatency: ERROR: can only use -D or -F. Exiting.');
+    const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
+    const dev = o.disk !== undefined ? diskDev('biolatency', o.disk) : undefined;
+    chooseHook('biolatency', ['tracepoint']);
+    const start = o.queued ? queueHook() : 'block_rq_issue';
+    if (o.verbose) io.err(`biolatency: hooks: tracepoint:block:${start}, tracepoint:block:block_rq_complete (requests keyed by dev, sector)\n`);
+    const label = o.milliseconds ? 'msecs' : 'usecs';
+    const section = o.disks ? 'disk' : o.flags ? 'flags' : undefined;
+    const sectionLabel = (k: unknown) => (o.disks ? (diskName(Number(k)) ?? '?') : flagsDesc(String(k)));
+    let loop: { final(): void } | undefined;
+    const s = new Session(script(o, start, dev), {
+      io,
+      verbose: o.verbose,
+      onStart: (sess) => {
+        if (!o.json) io.out('Tracing block device I/O... Hit Ctrl-C to end.\n');
+        loop = reportLoop(sess, {
+          interval,
+          count,
+          timestamp: o.timestamp,
+          io,
+          report: () => report(sess),
+          clear: () => ['@dist', '@total', '@count'].forEach((m) => sess.clear(m)),
+        });
+      },
+      onExit: () => loop?.final(),
+    });
+    const scalar = (sess: Session, m: string): bigint => {
+      const snap = sess.snapshot(m);
+      return snap && (snap.kind === 'sum' || snap.kind === 'count') ? (snap.entries[0]?.value ?? 0n) : 0n;
+    };
+    const report = (sess: Session) => {
+      const snap = sess.snapshot('@dist');
+      const entries = snap && snap.kind === 'hist' ? snap.entries : [];
+      const sections = entries
+        .map((e) => ({ label: e.key === undefined ? '' : sectionLabel(e.key), vals: bccSlots(e.value) }))
+        .sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+      const total = scalar(sess, '@total');
+      const n = scalar(sess, '@count');
+      if (o.json) {
+        const hist = (vals: bigint[]) => vals.slice(1).map((c, i) => ({ 'interval-start': i === 0 ? 0 : 2 ** i, 'interval-end': 2 ** (i + 1) - 1, count: Number(c) }));
+        io.out(
+          `${JSON.stringify({
+            ts: strftime('%Y-%m-%d %H:%M:%S', new Date()),
+            val_type: label,
+            histograms: sections.map((x) => ({ ...(section ? { [section]: x.label } : {}), data: hist(x.vals.slice(0, lastNonZero(x.vals) + 1)) })),
+            ...(o.extension ? { total: Number(total), count: Number(n) } : {}),
+          })}\n`,
+        );
+        return;
+      }
+      io.out(section ? sectionedHist(sections, section, label) : log2Hist(sections[0]?.vals ?? [], label));
+      if (o.extension && n > 0n) io.out(sprintf('\navg = %ld %s, total: %ld %s, count: %ld\n\n', total / n, label, total, label, n));
+    };
+    return s.run();
+  },
+};
+
+const lastNonZero = (v: bigint[]) => v.reduce((last, c, i) => (c > 0n ? i : last), 0);

@@ -1,0 +1,59 @@
+/**
+ * Test helpers for the block I/O tools: run a tool, cause direct I/O with dd on a file in the system temp dir
+ * (a real block device), and find that device's disk name.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** A fresh directory on the temp dir's block device; `cleanup()` removes it. */
+export function scratchDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'kscope-bio-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The whole-disk name (e.g. `vda`) holding `path`, from its st_dev through /sys/dev/block. */
+export function diskOf(path: string): string {
+  const dev = statSync(path).dev;
+  const major = Math.floor(dev / 256) & 0xfff;
+  const minor = (dev & 0xff) | (Math.floor(dev / 4096) & 0xfff00);
+  const sys = realpathSync(`/sys/dev/block/${major}:${minor}`);
+  return basename(existsSync(join(sys, 'partition')) ? dirname(sys) : sys);
+}
+
+/** Runs `dd args... status=none`; resolves with its pid once it exited 0. */
+export function dd(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('dd', [...args, 'status=none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    c.stderr.on('data', (d: Buffer) => (err += d));
+    c.on('close', (code) => (code === 0 ? resolve(c.pid!) : reject(new Error(`dd ${args.join(' ')}: ${err}`))));
+  });
+}
+
+/**
+ * Starts `kscope <tool> args`, runs `during` once `o.ready` (or any first line) is out, then sends Ctrl-C (unless
+ * `o.interrupt` is false: the tool ends by itself); resolves with its exit code and output.
+ */
+export function runTool(tool: string, args: string[], during: () => Promise<unknown>, o: { ready?: string; interrupt?: boolean } = {}): Promise<{ code: number | null; out: string; err: string }> {
+  const p = spawn(process.execPath, [cli, tool, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let started = false;
+  p.stderr.on('data', (d: Buffer) => (err += d));
+  p.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (!started && (o.ready ? out.includes(o.ready) : out.includes('\n'))) {
+      started = true;
+      void during()
+        .then(() => new Promise((r) => setTimeout(r, 300)))
+        .then(() => o.interrupt !== false && p.kill('SIGINT'));
+    }
+  });
+  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err })));
+}
+
