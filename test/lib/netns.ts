@@ -12,8 +12,9 @@ import { compileC, GATE, startGated, type GatedChild } from './cc.js';
 
 /**
  * The peer. `server ADDR SEND [CONNS]`: listens on ADDR (any port; prints `port N`), then CONNS times (default 1)
- * accepts a connection, reads it until EOF, writes SEND bytes and closes it; prints `received N` (the total). `client ADDR PORT SEND [DELAYMS]`: waits for "go", connects
- * (prints `connected LPORT`), writes SEND bytes in 16 KiB chunks (sleeping DELAYMS between chunks), shuts down its
+ * accepts a connection, reads it until EOF, writes SEND bytes and closes it; prints `received N` (the total). `client ADDR PORT SEND [DELAYMS [CHUNK]]`: waits for "go",
+ * connects (prints `connected LPORT`), writes SEND bytes in CHUNK-byte writes (default 16 KiB; smaller ones with
+ * TCP_NODELAY, so each is its own segment) sleeping DELAYMS between them, shuts down its
  * write side, reads until EOF, prints `received N`, then waits for one more "go" (or stdin EOF) before exiting, so
  * its pid stays valid while a test reads the tool's output.
  */
@@ -21,6 +22,7 @@ const PEER = `${GATE}
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 static int sa(const char *addr, int port, struct sockaddr_storage *ss) {
   memset(ss, 0, sizeof *ss);
@@ -29,7 +31,7 @@ static int sa(const char *addr, int port, struct sockaddr_storage *ss) {
   struct sockaddr_in *s4 = (void *)ss; s4->sin_family = AF_INET; s4->sin_port = htons(port); inet_pton(AF_INET, addr, &s4->sin_addr);
   return sizeof *s4; }
 static long drain(int fd) { char b[65536]; long n = 0, r; while ((r = read(fd, b, sizeof b)) > 0) n += r; return n; }
-static void pour(int fd, long n, int delayms) { static char b[16384]; while (n > 0) { long k = n < (long)sizeof b ? n : (long)sizeof b;
+static void pour(int fd, long n, int delayms, long chunk) { static char b[16384]; while (n > 0) { long k = n < chunk ? n : chunk;
   long w = write(fd, b, k); if (w <= 0) exit(4); n -= w; if (delayms) usleep(delayms * 1000); } }
 int main(int argc, char **argv) {
   setvbuf(stdout, 0, _IOLBF, 0);
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
     setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(l, (void *)&ss, len) || listen(l, 8)) { perror("listen"); return 2; }
     getsockname(l, (void *)&ss, &len); printf("port %d\\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
-    long n = 0; for (int i = argc > 4 ? atoi(argv[4]) : 1; i > 0; i--) { int c = accept(l, 0, 0); n += drain(c); pour(c, atol(argv[3]), 0); close(c); }
+    long n = 0; for (int i = argc > 4 ? atoi(argv[4]) : 1; i > 0; i--) { int c = accept(l, 0, 0); n += drain(c); pour(c, atol(argv[3]), 0, 16384); close(c); }
     printf("received %ld\\n", n); return 0;
   }
   len = sa(argv[2], atoi(argv[3]), &ss); wait_go();
@@ -47,7 +49,8 @@ int main(int argc, char **argv) {
   if (connect(c, (void *)&ss, len)) { perror("connect"); return 2; }
   struct sockaddr_storage me; socklen_t ml = sizeof me; getsockname(c, (void *)&me, &ml);
   printf("connected %d\\n", ntohs(((struct sockaddr_in *)&me)->sin_port));
-  pour(c, atol(argv[4]), argc > 5 ? atoi(argv[5]) : 0); shutdown(c, SHUT_WR); printf("received %ld\\n", drain(c)); close(c);
+  long chunk = argc > 6 ? atol(argv[6]) : 16384; if (chunk < 16384) setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+  pour(c, atol(argv[4]), argc > 5 ? atoi(argv[5]) : 0, chunk); shutdown(c, SHUT_WR); printf("received %ld\\n", drain(c)); close(c);
   char b[3]; if (read(0, b, sizeof b) < 0) return 1; return 0;
 }`;
 
@@ -104,11 +107,42 @@ export class Netns {
   }
 
   /** A TCP client that, after go(), connects to addr:port, sends `send` bytes (optionally paced) and reads the answer. */
-  client(o: { addr: string; port: number; send: number; delayMs?: number }): Client {
-    const child = this.start(peer(), ['client', o.addr, String(o.port), String(o.send), String(o.delayMs ?? 0)]);
+  client(o: { addr: string; port: number; send: number; delayMs?: number; chunk?: number }): Client {
+    const child = this.start(peer(), ['client', o.addr, String(o.port), String(o.send), String(o.delayMs ?? 0), String(o.chunk ?? 16384)]);
     const lport = child.line().then((l) => Number(/^connected (\d+)$/.exec(l)?.[1] ?? NaN));
     const received = lport.then(() => child.line()).then((l) => Number(/^received (\d+)$/.exec(l)![1]));
     return { child, pid: child.pid, go: child.go, lport, received };
+  }
+
+  /**
+   * Drops `percent`% of the namespace's TCP packets at random, to cause retransmits: tc netem where the kernel has
+   * it, else an nftables rule. Returns how, or undefined when neither works here (the caller should skip, saying so).
+   */
+  lossy(percent: number): string | undefined {
+    const attempts: [string, string[], string?][] = [
+      ['tc netem', ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', `${percent}%`]],
+      ['nftables', ['nft', '-f', '-'], `table inet kscope_loss { chain out { type filter hook output priority 0; meta l4proto tcp numgen random mod 100 < ${percent} drop\n }\n}\n`],
+    ];
+    for (const [how, argv, input] of attempts) {
+      try {
+        execFileSync('ip', ['netns', 'exec', this.name, ...argv], { input, stdio: ['pipe', 'ignore', 'ignore'] });
+        return how;
+      } catch {
+        // not available here: try the next way
+      }
+    }
+    return undefined;
+  }
+
+  /** Undoes lossy(). */
+  lossless(): void {
+    for (const argv of [['tc', 'qdisc', 'del', 'dev', 'lo', 'root'], ['nft', 'delete', 'table', 'inet', 'kscope_loss']]) {
+      try {
+        execFileSync('ip', ['netns', 'exec', this.name, ...argv], { stdio: 'ignore' });
+      } catch {
+        // that way was not in use
+      }
+    }
   }
 
   /** Deletes the namespace (processes still inside keep running in it until they exit). */
