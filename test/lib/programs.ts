@@ -8,8 +8,8 @@ import type { BpfMap } from '../../src/bpf/map.js';
 import { GATE } from './cc.js';
 
 /**
- * C: `prog N [cpu]` waits for go, makes N getppid() syscalls (pinned to `cpu` if given), prints the loop's ns per
- * iteration, then waits for a second go (so the test can read maps while it is alive) and makes one more call.
+ * C: `prog N [cpu]` waits for go, makes N getppid() syscalls (pinned to `cpu` if given), prints the loop's wall-clock
+ * and CPU-time ns per iteration ("wall cpu"), then waits for a second go (so the test can read maps while it is alive) and makes one more call.
  */
 export const GETPPID_LOOP = `#define _GNU_SOURCE
 ${GATE}
@@ -20,11 +20,14 @@ int main(int argc, char **argv) {
   long n = atol(argv[1]);
   if (argc > 2) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(atoi(argv[2]), &s); if (sched_setaffinity(0, sizeof s, &s)) return 2; }
   wait_go();
-  struct timespec a, b;
+  struct timespec a, b, ca, cb;
   clock_gettime(CLOCK_MONOTONIC, &a);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ca);
   for (long i = 0; i < n; i++) syscall(SYS_getppid);
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cb);
   clock_gettime(CLOCK_MONOTONIC, &b);
-  printf("%.3f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n);
+  printf("%.3f %.3f\\n", ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) / (double)n,
+         ((cb.tv_sec - ca.tv_sec) * 1e9 + (cb.tv_nsec - ca.tv_nsec)) / (double)n);
   fflush(stdout);
   wait_go();
   syscall(SYS_getppid);
