@@ -7,11 +7,13 @@ import { Btf } from '../../btf/btf.js';
 import { BpfMap, MapType } from '../map.js';
 import { u32, u64 } from '../codec.js';
 import { AttachType, Program, ProgType } from '../program.js';
-import { attachTracing } from './tracing.js';
+import { attachTracing, attachTrampoline } from './tracing.js';
 import { attachRawTracepoint } from './raw_tracepoint.js';
 import { compileC, GATE, startGated } from '../../../test/lib/cc.js';
 import { leakCheck } from '../../../test/lib/leaks.js';
 import { needsKernel } from '../../../test/lib/kernel.js';
+import { needs } from '../../../test/vm/gate.js';
+import { countCtxValues, READS, readKnownFile } from '../../../test/vm/programs.js';
 
 const SLEEPER = `${GATE}
 #include <time.h>
@@ -86,3 +88,27 @@ async function run(direct: boolean): Promise<void> {
 
 test('tp_btf sched_switch reads next->pid directly at the BTF offset (Linux 5.5+)', { skip: needsKernel(5, 5, 'tp_btf') }, () => run(true));
 test('raw tracepoint sched_switch reads next->pid with probe_read_kernel (Linux 4.17+)', { skip: needsKernel(4, 17, 'raw_tp') }, () => run(false));
+
+/** fentry/fexit on vfs_read(file, buf, count, pos): ctx is the u64 argument array, fexit's return value follows it. */
+async function trampolineVfsRead(exit: boolean): Promise<Map<bigint, bigint>> {
+  const check = leakCheck();
+  const hist = new BpfMap({ type: MapType.HASH, key: u64, value: u64, maxEntries: 256 });
+  const { prog, link } = attachTrampoline({ func: 'vfs_read', exit, insns: countCtxValues(hist, process.pid, exit ? 4 * 8 : 2 * 8) });
+  readKnownFile();
+  const seen = new Map(hist.dump());
+  link.close();
+  prog.close();
+  hist.close();
+  await check();
+  return seen;
+}
+
+test('fentry:vfs_read reads the count argument from the typed argument array', { skip: needs('fentry') }, async () => {
+  const seen = await trampolineVfsRead(false);
+  assert.equal(seen.get(BigInt(READS.count)), BigInt(READS.times), `count values seen: ${[...seen.keys()].join(', ')}`);
+});
+
+test('fexit:vfs_read reads the return value after the arguments', { skip: needs('fexit') }, async () => {
+  const seen = await trampolineVfsRead(true);
+  assert.equal(seen.get(BigInt(READS.got)), BigInt(READS.times), `return values seen: ${[...seen.keys()].join(', ')}`);
+});
