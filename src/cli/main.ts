@@ -4,7 +4,7 @@
  * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
@@ -72,6 +72,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
     .addOption(new Option('-f <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-B <mode>', 'output buffering: line, full or none', 'line')
     .option('-c <command>', 'run COMMAND and trace until it exits')
+    .option('-p <pid>', 'trace only process PID (every probe is filtered; uprobes and USDT attach to it)')
     .option('--unsafe', 'allow unsafe actions (system(), ...)')
     .option('-V, --version', 'print the version and exit')
     .helpOption('-h, --help')
@@ -84,7 +85,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
     const ce = e as { exitCode?: number; code?: string };
     return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
   }
-  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string; version?: boolean }>();
+  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string; p?: string; version?: boolean }>();
   if (o.version) {
     process.stdout.write(`kscope v${version()}\n`);
     return 0;
@@ -114,14 +115,33 @@ async function scriptCommand(argv: string[]): Promise<number> {
     process.stdout.write(printAst(parseProgram(text, name).ast) + '\n');
     return 0;
   }
+  const pid = o.p !== undefined ? targetPid(o.p) : undefined;
   const child = o.c !== undefined ? startCommand(o.c) : undefined;
   try {
-    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0 } });
-    const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v, until: child?.exited, onAttached: child?.release });
+    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0, pid } });
+    const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v, until: child?.exited ?? (pid ? processExit(pid) : undefined), onAttached: child?.release, pid: pid ?? child?.pid });
     return await rt.run();
   } finally {
     child?.kill();
   }
+}
+
+/** Checks `-p PID` names a running process. */
+function targetPid(arg: string): number {
+  const pid = Number(arg);
+  if (!Number.isInteger(pid) || pid <= 0) throw new KscopeError(`-p: invalid pid '${arg}'`);
+  if (!existsSync(`/proc/${pid}`)) throw new KscopeError(`-p: no process with pid ${pid}`);
+  return pid;
+}
+
+/** Resolves when process `pid` has exited (polled: it is not our child). */
+function processExit(pid: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setInterval(() => {
+      if (!existsSync(`/proc/${pid}`)) clearInterval(t), resolve();
+    }, 200);
+    t.unref();
+  });
 }
 
 /**
@@ -129,7 +149,10 @@ async function scriptCommand(argv: string[]): Promise<number> {
  * execs the command, so `cpid` is the command's pid from its first instruction.
  */
 function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; release: () => void; kill: () => void } {
-  const child = spawn('/bin/sh', ['-c', 'read -r _ <&3; exec 3<&-; exec /bin/sh -c "$0"', cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  // a simple command is exec'd by the gate shell itself (cpid is the command; uprobes for -c attach to it); shell
+  // syntax (;, |, &&, ...) still runs under /bin/sh -c, whose children are not cpid
+  const run = /[;&|<>()`\n]/.test(cmd) ? 'exec /bin/sh -c "$0"' : 'eval "exec $0"';
+  const child = spawn('/bin/sh', ['-c', `read -r _ <&3; exec 3<&-; ${run}`, cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   if (child.pid === undefined) throw new KscopeError(`cannot run ${cmd}`);
   let running = true;
   const exited = new Promise((resolve) => child.on('exit', () => resolve((running = false))));

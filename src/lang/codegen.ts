@@ -145,6 +145,11 @@ class ProbeCompiler {
     for (const [name, ty] of this.typer.vars) this.vars.set(name, this.frame.alloc(storageSize(ty) || 8));
   }
 
+  /** uprobe/USDT: plain integers used as pointers (argN, retval) point into the process */
+  private get userSpace(): boolean {
+    return ['uprobe', 'uretprobe', 'usdt'].includes(this.exp.target.provider);
+  }
+
   private err(msg: string, r: Range): never {
     throw new CompileError(Diagnostic.error(msg, r), this.c.info.source);
   }
@@ -654,7 +659,7 @@ class ProbeCompiler {
           this.int(arg);
           a.mov(R3, R0);
           ptr();
-          a.mov(R2, n).call(at.k === 'ptr' && at.user ? 'probe_read_user_str' : 'probe_read_kernel_str');
+          a.mov(R2, n).call((at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace) ? 'probe_read_user_str' : 'probe_read_kernel_str');
           return;
         }
         if (e.name === 'comm') return this.storeStr({ kind: 'builtin', name: 'comm', range: e.range }, loc, size);

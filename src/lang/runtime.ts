@@ -480,39 +480,56 @@ export type { MapLayout };
 /**
  * A USDT semaphore: a u16 in the traced process that `<sys/sdt.h>` code tests before building a probe's arguments.
  * It is raised while the probe is attached by writing the process's memory (/proc/PID/mem), and lowered again on
- * detach. Without a process (no -p/-c) it cannot be set: the probe then fires only when the program enables it.
+ * detach. A -c command maps the binary only once it has exec'd: until then it is retried every 5 ms. Without a
+ * process (no -p/-c) it cannot be set: the probe then fires only when the program enables it itself.
  */
 class Semaphore {
-  private addr?: bigint;
-  constructor(path: string, fileOffset: number, pid: number | undefined, what: string) {
+  private addr?: number;
+  private retry?: NodeJS.Timeout;
+
+  constructor(
+    private readonly path: string,
+    private readonly fileOffset: number,
+    private readonly pid: number | undefined,
+    what: string,
+  ) {
     if (pid === undefined) {
       process.stderr.write(`WARNING: ${what} has a semaphore; without -p or -c it stays 0 and the probe may never fire\n`);
       return;
     }
-    const base = mappingBase(pid, path, fileOffset);
-    if (base === undefined) throw new KscopeError(`${what}: ${path} is not mapped in process ${pid}`);
-    this.addr = base;
-    this.add(pid, 1);
-    this.pid = pid;
+    if (this.raise()) return;
+    const until = Date.now() + 5000;
+    this.retry = setInterval(() => {
+      if (this.raise() || Date.now() > until) clearInterval(this.retry);
+    }, 5);
   }
-  private pid = 0;
 
-  private add(pid: number, d: number): void {
-    const fd = openSync(`/proc/${pid}/mem`, 'r+');
+  /** Increments the semaphore once the file is mapped; whether it was. */
+  private raise(): boolean {
+    const base = mappingBase(this.pid!, this.path, this.fileOffset);
+    if (base === undefined) return false;
+    this.addr = base;
+    this.add(1);
+    return true;
+  }
+
+  private add(d: number): void {
+    const fd = openSync(`/proc/${this.pid}/mem`, 'r+');
     try {
       const b = Buffer.alloc(2);
       readSync(fd, b, 0, 2, this.addr!);
       b.writeUInt16LE(Math.max(0, b.readUInt16LE(0) + d));
-      writeSync(fd, b, 0, 2, Number(this.addr));
+      writeSync(fd, b, 0, 2, this.addr!);
     } finally {
       closeSync(fd);
     }
   }
 
   release(): void {
+    clearInterval(this.retry);
     if (this.addr === undefined) return;
     try {
-      this.add(this.pid, -1);
+      this.add(-1);
     } catch {
       // the process has exited
     }
@@ -521,11 +538,15 @@ class Semaphore {
 }
 
 /** The address where file offset `off` of `path` is mapped in process `pid`. */
-function mappingBase(pid: number, path: string, off: number): bigint | undefined {
+function mappingBase(pid: number, path: string, off: number): number | undefined {
   const real = realpathSync(path);
-  for (const m of readMaps(pid)) {
-    if (m.path !== real && m.path !== path) continue;
-    if (off >= m.offset && off < m.offset + (m.end - m.start)) return BigInt(m.start + (off - m.offset));
+  try {
+    for (const m of readMaps(pid)) {
+      if (m.path !== real && m.path !== path) continue;
+      if (off >= m.offset && off < m.offset + (m.end - m.start)) return m.start + (off - m.offset);
+    }
+  } catch {
+    // the process is gone
   }
   return undefined;
 }

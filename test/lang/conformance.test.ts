@@ -18,7 +18,8 @@
  *   STDERR_BLOCK t    like EXPECT_BLOCK, on stderr
  *   RETURN_CODE n     exit status (default 0)
  *   TIMEOUT s         seconds before SIGINT (default 5); a case that times out fails unless it says TIMEOUT_OK
- * In every value, `{{UNIQ}}` is replaced by a token unique to the run, `{{AFTER_PID}}` by the pid of the AFTER shell.
+ * In every value, `{{UNIQ}}` is replaced by a token unique to the run, `{{AFTER_PID}}` by the pid of the AFTER shell,
+ * and (in PROG/ARGS/CMD, once the BEFORE commands ran) `{{CAT:path}}` by the trimmed contents of file `path`.
  * Stderr never contains a JS stack trace ("    at "), whatever the case.
  */
 import { test } from 'node:test';
@@ -64,8 +65,9 @@ interface Result {
 }
 
 async function run(c: Case, uniq: string): Promise<Result> {
-  const get = (k: string) => c.fields.filter(([f]) => f === k).map(([, v]) => v.replaceAll('{{UNIQ}}', uniq));
-  for (const b of get('BEFORE')) execSync(b, { stdio: 'ignore', shell: '/bin/sh' });
+  const cat = (v: string) => v.replace(/\{\{CAT:([^}]+)\}\}/g, (_, f: string) => readFileSync(f, 'utf8').trim());
+  const get = (k: string) => c.fields.filter(([f]) => f === k).map(([, v]) => cat(v.replaceAll('{{UNIQ}}', uniq)));
+  for (const b of c.fields.filter(([f]) => f === 'BEFORE')) execSync(b[1].replaceAll('{{UNIQ}}', uniq), { stdio: 'ignore', shell: '/bin/sh' });
   const prog = get('PROG').join('\n');
   const args = [...get('ARGS').flatMap((a) => a.split(' ').filter(Boolean)), ...get('CMD').flatMap((x) => ['-c', x]), ...(prog ? ['-e', prog] : []), ...get('PARAMS').flatMap((a) => a.split(' '))];
   const timeout = Number(get('TIMEOUT')[0] ?? 5) * 1000;
