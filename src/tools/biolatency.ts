@@ -1,15 +1,15 @@
 /**
  * biolatency: block device I/O latency as a histogram — from issue to the device (or, with -Q, from the request's
- * creation) until completion. Hooks: the block tracepoints block_rq_issue → block_rq_complete (-Q: block_io_start,
- * or block_rq_insert on kernels before 6.5), requests keyed by (dev, sector) as BCC does on its tracepoint path.
- * BCC prefers kprobes on blk_mq_start_request/blk_account_io_*; the tracepoints fire at the same points.
- * -F reads the request flags from the tracepoints' rwbs text, which carries the operation, Sync, Metadata, FUA and
- * ReadAhead but not Priority, NoMerge, Idle, Background or NoWait.
+ * creation) until completion. Hooks (see BlockHooks): raw tracepoints block_rq_issue → block_rq_complete (-Q:
+ * block_io_start, or block_rq_insert before 6.5) keyed by the request pointer, with the exact cmd_flags for -F; else
+ * the classic block tracepoints keyed by (dev, sector), -F then from the rwbs text (operation, Sync, Metadata, FUA,
+ * ReadAhead only). BCC prefers kprobes on blk_mq_start_request/blk_account_io_*, which fire at the same points.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { log2Hist, sectionedHist, sprintf } from '../output/bcc.js';
 import { strftime } from '../output/strftime.js';
+import { has } from '../bpf/features.js';
 import { tracefs } from '../sys/mount.js';
 import { KscopeError } from '../sys/errors.js';
 import { bccSlots, chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
@@ -39,9 +39,57 @@ const EXAMPLES = `
 
 const blockTp = (ev: string) => existsSync(join(tracefs(), 'events', 'block', ev));
 
-/** The tracepoint where a request's clock starts with -Q: block_io_start (6.5+), else block_rq_insert. */
-export function queueHook(): string {
-  return blockTp('block_io_start') ? 'block_io_start' : 'block_rq_insert';
+/**
+ * How the kernel side sees a request at the block hooks. Raw tracepoints (preferred) get the `struct request *`:
+ * requests are keyed by that pointer, flags are the exact `cmd_flags`, and the kernel runs them even when another
+ * BPF program is active on the CPU — classic tracepoint programs are skipped then (e.g. a completion interrupt
+ * arriving while any other tracing program runs), which loses a few percent of I/Os on a machine with other tracers.
+ * The classic tracepoints key requests by (dev, sector) and give the flags as rwbs text.
+ */
+export interface BlockHooks {
+  kind: 'raw_tracepoint' | 'tracepoint';
+  /** the probe for a block tracepoint name, with `$rq` set up for the raw kind */
+  probe(ev: string, body: string): string;
+  key: string;
+  dev: string;
+  sector: string;
+  bytes: string;
+  /** raw: the cmd_flags integer; classic: the rwbs string */
+  flags: string;
+  /** the tracepoint where a request starts in its submitter's context: block_io_start (6.5+), else block_rq_insert */
+  start: string;
+}
+
+/** Picks the block hooks this kernel supports (raw tracepoints with BTF, else classic tracepoints). */
+export function blockHooks(tool: string): BlockHooks {
+  const start = blockTp('block_io_start') ? 'block_io_start' : 'block_rq_insert';
+  if (chooseHook(tool, ['raw_tracepoint', 'tracepoint']) === 'raw_tracepoint' && has('btf'))
+    return {
+      kind: 'raw_tracepoint',
+      probe: (ev, body) => `rawtracepoint:${ev} {\n  $rq = (struct request *)arg0;\n  $dev = $rq->q->disk->major << 20 | $rq->q->disk->first_minor;\n${body}\n}`,
+      key: 'arg0',
+      dev: '$dev',
+      sector: '$rq->__sector',
+      bytes: '$rq->__data_len',
+      flags: '$rq->cmd_flags',
+      start,
+    };
+  return {
+    kind: 'tracepoint',
+    probe: (ev, body) => `tracepoint:block:${ev} {\n${body}\n}`,
+    key: 'args->dev, args->sector',
+    dev: 'args->dev',
+    sector: 'args->sector',
+    bytes: 'args->bytes',
+    flags: 'args->rwbs',
+    start,
+  };
+}
+
+/** The --verbose line naming the hooks chosen. */
+export function describeHooks(tool: string, h: BlockHooks, evs: string[]): string {
+  const what = h.kind === 'raw_tracepoint' ? 'rawtracepoint' : 'tracepoint:block';
+  return `${tool}: hooks: ${evs.map((e) => `${what}:${e}`).join(', ')} (requests keyed by ${h.kind === 'raw_tracepoint' ? 'struct request pointer' : 'dev, sector'})\n`;
 }
 
 /** The kernel's dev_t as the block tracepoints carry it: major << 20 | minor. */
@@ -85,24 +133,33 @@ export function flagsDesc(rwbs: string): string {
     .reduce((desc, p) => p + desc, op);
 }
 
-/** The kernel side, in kscope's language. */
-export function script(o: Opts, startHook: string, dev?: number): string {
-  const unit = o.milliseconds ? 1000000 : 1000;
-  const key = o.disks ? '[args->dev]' : o.flags ? '[args->rwbs]' : '';
-  const filter = dev !== undefined ? ` /args->dev == ${dev}/` : '';
-  return `
-tracepoint:block:${startHook}${filter} {
-  @start[args->dev, args->sector] = nsecs;
+const OPS: Record<number, string> = { 0: 'Read', 1: 'Write', 2: 'Flush', 3: 'Discard', 5: 'SecureErase', 6: 'ZoneReset', 7: 'WriteSame', 9: 'WriteZeros' };
+/** BCC's `-F` prefixes, in the order BCC applies them (each goes in front), with their cmd_flags bit. */
+const FLAG_BITS: [number, string][] = [[11, 'Sync-'], [12, 'Metadata-'], [17, 'ForcedUnitAccess-'], [13, 'Priority-'], [14, 'NoMerge-'], [15, 'Idle-'], [19, 'ReadAhead-'], [20, 'Background-'], [21, 'NoWait-']];
+
+/** BCC's -F description of a request's cmd_flags (op in the low 8 bits, REQ_* flags above). */
+export function cmdFlagsDesc(flags: bigint): string {
+  const f = Number(flags & 0xffffffffn);
+  return FLAG_BITS.reduce((desc, [bit, p]) => ((f >>> bit) & 1 ? p + desc : desc), OPS[f & 0xff] ?? 'Unknown');
 }
-tracepoint:block:block_rq_complete${filter} {
-  $ts = @start[args->dev, args->sector];
+
+/** The kernel side, in kscope's language. */
+export function script(o: Opts, h: BlockHooks, dev?: number): string {
+  const unit = o.milliseconds ? 1000000 : 1000;
+  const key = o.disks ? `[${h.dev}]` : o.flags ? `[${h.flags}]` : '';
+  const only = (body: string) => (dev !== undefined ? `  if (${h.dev} == ${dev}) {\n${body}\n  }` : body);
+  return `
+${h.probe(o.queued ? h.start : 'block_rq_issue', only(`  @start[${h.key}] = nsecs;`))}
+${h.probe(
+  'block_rq_complete',
+  only(`  $ts = @start[${h.key}];
   if ($ts != 0) {
     $d = (nsecs - $ts) / ${unit};
     @dist${key} = hist($d);
     ${o.extension ? '@total = sum($d); @count = count();' : ''}
-    delete(@start[args->dev, args->sector]);
-  }
-}`;
+    delete(@start[${h.key}]);
+  }`),
+)}`;
 }
 
 export const biolatency: Tool = {
@@ -114,7 +171,7 @@ export const biolatency: Tool = {
       .option('-Q, --queued', 'include OS queued time in I/O time')
       .option('-m, --milliseconds', 'millisecond histogram')
       .option('-D, --disks', 'print a histogram per disk device')
-      .option('-F, --flags', 'print a histogram per set of I/O flags (from the tracepoints: operation, Sync, Metadata, ForcedUnitAccess, ReadAhead)')
+      .option('-F, --flags', 'print a histogram per set of I/O flags')
       .option('-e, --extension', 'summarize average/total value')
       .option('-j, --json', 'json output: one JSON object per report')
       .option('-d, --disk <DISK>', 'Trace this disk only')
@@ -127,14 +184,13 @@ export const biolatency: Tool = {
     if (o.disks && o.flags) throw new UsageError('biolatency: ERROR: can only use -D or -F. Exiting.');
     const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
     const dev = o.disk !== undefined ? diskDev('biolatency', o.disk) : undefined;
-    chooseHook('biolatency', ['tracepoint']);
-    const start = o.queued ? queueHook() : 'block_rq_issue';
-    if (o.verbose) io.err(`biolatency: hooks: tracepoint:block:${start}, tracepoint:block:block_rq_complete (requests keyed by dev, sector)\n`);
+    const h = blockHooks('biolatency');
+    if (o.verbose) io.err(describeHooks('biolatency', h, [o.queued ? h.start : 'block_rq_issue', 'block_rq_complete']));
     const label = o.milliseconds ? 'msecs' : 'usecs';
     const section = o.disks ? 'disk' : o.flags ? 'flags' : undefined;
-    const sectionLabel = (k: unknown) => (o.disks ? (diskName(Number(k)) ?? '?') : flagsDesc(String(k)));
+    const sectionLabel = (k: unknown) => (o.disks ? (diskName(Number(k)) ?? '?') : typeof k === 'bigint' ? cmdFlagsDesc(k) : flagsDesc(String(k)));
     let loop: { final(): void } | undefined;
-    const s = new Session(script(o, start, dev), {
+    const s = new Session(script(o, h, dev), {
       io,
       verbose: o.verbose,
       onStart: (sess) => {

@@ -3,8 +3,9 @@ import type { Tool } from './tool.js';
 import { runqlat } from './runqlat.js';
 import { execsnoop } from './execsnoop.js';
 import { biolatency } from './biolatency.js';
+import { biosnoop } from './biosnoop.js';
 import { fileslower } from './fileslower.js';
 import { tcpconnect } from './tcpconnect.js';
 import { tcpretrans } from './tcpretrans.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, fileslower, tcpconnect, tcpretrans].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans].map((t) => [t.name, t]));

@@ -1,18 +1,22 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flagsDesc } from '../../src/tools/biolatency.js';
-import { dd, diskOf, runTool, scratchDir } from './blockio.js';
+import { cmdFlagsDesc, flagsDesc } from '../../src/tools/biolatency.js';
+import { dd, loopDevice, runTool, scratchDir } from './blockio.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const scratch = scratchDir();
-after(() => scratch.cleanup());
+// direct I/O on a loop device of our own, traced with -d: every request on it is one of ours
+const loop = loopDevice(scratch.dir);
+after(() => {
+  loop.detach();
+  scratch.cleanup();
+});
 const BANNER = 'Tracing block device I/O... Hit Ctrl-C to end.';
 const ROW = /^\s+(\d+) -> (\d+)\s+: (\d+)\s+\|[*+ ]{40}\|$/;
 const N = 2000;
-const write = (name: string) => dd(['if=/dev/zero', `of=${join(scratch.dir, name)}`, 'oflag=direct', 'bs=4k', `count=${N}`]);
+const write = () => dd(['if=/dev/zero', `of=${loop.path}`, 'oflag=direct', 'bs=4k', `count=${N}`]);
 
 /** The histogram rows following `headerLine` (up to the next blank line) and their total count. */
 function histAfter(lines: string[], headerLine: number): { rows: string[]; total: number } {
@@ -23,7 +27,7 @@ function histAfter(lines: string[], headerLine: number): { rows: string[]; total
 }
 
 test('biolatency counts every request of a direct-I/O dd in a usecs histogram; -e sums agree', async () => {
-  const r = await runTool('biolatency', ['-e'], () => write('a'), { ready: BANNER });
+  const r = await runTool('biolatency', ['-e', '-d', loop.name], write, { ready: BANNER });
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
   assert.equal(lines[0], BANNER);
@@ -31,7 +35,7 @@ test('biolatency counts every request of a direct-I/O dd in a usecs histogram; -
   assert.equal(lines[2], '     usecs               : count     distribution');
   const { rows, total } = histAfter(lines, 2);
   assert.match(rows[0]!, /^\s+0 -> 1 /);
-  assert.ok(total >= N, `only ${total} I/Os counted for ${N} direct writes`);
+  assert.equal(total, N, `${total} I/Os counted for ${N} direct writes`);
   const ext = /^avg = (\d+) usecs, total: (\d+) usecs, count: (\d+)$/.exec(lines[2 + rows.length + 2] ?? '');
   assert.ok(ext, r.out);
   assert.equal(Number(ext[3]), total, 'the -e count is the histogram total');
@@ -40,29 +44,33 @@ test('biolatency counts every request of a direct-I/O dd in a usecs histogram; -
 });
 
 test('biolatency -D -m -Q: a msecs section for the disk the I/O went to, timed from the request\'s creation', async () => {
-  const disk = diskOf(scratch.dir);
-  const r = await runTool('biolatency', ['-D', '-m', '-Q'], () => write('b'), { ready: BANNER });
+  const r = await runTool('biolatency', ['-D', '-m', '-Q', '-d', loop.name], write, { ready: BANNER });
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
   assert.deepEqual(lines.slice(0, 3), [BANNER, '', ''], 'BCC prints a blank line before the report and one before each section');
-  const at = lines.indexOf(`disk = ${disk}`);
-  assert.ok(at > 0, r.out);
-  assert.equal(lines[at + 1], '     msecs               : count     distribution');
-  assert.ok(histAfter(lines, at + 1).total >= N, r.out);
+  assert.equal(lines[3], `disk = ${loop.name}`, r.out);
+  assert.equal(lines[4], '     msecs               : count     distribution');
+  assert.equal(histAfter(lines, 4).total, N, r.out);
 });
 
-test('biolatency -F sections by flags: O_DIRECT writes are Sync-Write; interval/count ends by itself with -T', async () => {
-  const r = await runTool('biolatency', ['-F', '-T', '3', '1'], () => write('c'), { ready: BANNER, interrupt: false });
+test('biolatency -F sections by flags: O_DIRECT writes are (Idle-)Sync-Write; interval/count ends by itself with -T', async () => {
+  const r = await runTool('biolatency', ['-F', '-T', '-d', loop.name, '3', '1'], write, { ready: BANNER, interrupt: false });
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
   assert.equal(lines[1], '');
   assert.match(lines[2]!, /^\d\d:\d\d:\d\d$/);
-  const at = lines.indexOf('flags = Sync-Write');
-  assert.ok(at > 0, r.out);
-  assert.ok(histAfter(lines, at + 1).total >= N, r.out);
+  // raw tracepoints see cmd_flags (REQ_IDLE, and REQ_FUA for some), the classic ones only rwbs
+  const sections = lines.flatMap((l, i) => (/^flags = (\w+-)*Sync-Write$/.test(l) ? [i] : []));
+  assert.ok(sections.length > 0, r.out);
+  assert.equal(sections.reduce((s, at) => s + histAfter(lines, at + 1).total, 0), N, r.out);
 });
 
-test('biolatency flag descriptions from rwbs follow BCC prefix order', () => {
+test('biolatency flag descriptions from cmd_flags and rwbs follow BCC prefix order', () => {
+  assert.equal(cmdFlagsDesc(1n | (1n << 11n) | (1n << 15n)), 'Idle-Sync-Write');
+  assert.equal(cmdFlagsDesc((1n << 12n) | (1n << 13n)), 'Priority-Metadata-Read');
+  assert.equal(cmdFlagsDesc(1n << 19n), 'ReadAhead-Read');
+  assert.equal(cmdFlagsDesc(2n | (1n << 17n)), 'ForcedUnitAccess-Flush');
+  assert.equal(cmdFlagsDesc(4n | (1n << 21n) | (1n << 20n)), 'NoWait-Background-Unknown');
   assert.equal(flagsDesc('WS'), 'Sync-Write');
   assert.equal(flagsDesc('RA'), 'ReadAhead-Read');
   assert.equal(flagsDesc('WSM'), 'Metadata-Sync-Write');

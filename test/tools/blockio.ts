@@ -1,9 +1,9 @@
 /**
  * Test helpers for the block I/O tools: run a tool, cause direct I/O with dd on a file in the system temp dir
- * (a real block device), and find that device's disk name.
+ * (a real block device) or on a loop device of the test's own (exact counts: no other I/O reaches it).
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,15 @@ const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 export function scratchDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'kscope-bio-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A 64 MiB loop device over a file in `dir`: `/dev/loopN`, its name, and `detach()`. */
+export function loopDevice(dir: string): { path: string; name: string; detach(): void } {
+  const backing = join(dir, 'loop.img');
+  writeFileSync(backing, '');
+  truncateSync(backing, 64 << 20);
+  const path = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+  return { path, name: basename(path), detach: () => execFileSync('losetup', ['-d', path]) };
 }
 
 /** The whole-disk name (e.g. `vda`) holding `path`, from its st_dev through /sys/dev/block. */
