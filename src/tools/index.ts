@@ -7,5 +7,6 @@ import { biosnoop } from './biosnoop.js';
 import { fileslower } from './fileslower.js';
 import { tcpconnect } from './tcpconnect.js';
 import { tcpretrans } from './tcpretrans.js';
+import { tcptop } from './tcptop.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop].map((t) => [t.name, t]));

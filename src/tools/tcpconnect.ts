@@ -37,6 +37,7 @@ const EXAMPLES = `
     ./tcpconnect -c        # count connects per src ip and dest ip/port
     ./tcpconnect -L        # include LPORT while printing outputs`;
 
+const LOSS = 'Connections are seen entering SYN_SENT (sock:inet_sock_set_state); -d/--dns is not available (it needs a kprobe on udp_recvmsg).';
 const AF_INET = 2;
 const AF_INET6 = 10;
 /** printf formats: the event kinds the kernel side sends */
@@ -79,7 +80,7 @@ export const tcpconnect: Tool = {
   name: 'tcpconnect',
   summary: 'Trace TCP connects',
   async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('tcpconnect', 'Trace TCP connects', EXAMPLES)
+    const cmd = toolCommand('tcpconnect', `Trace TCP connects\n\n${LOSS}`, EXAMPLES)
       .option('-t, --timestamp', 'include timestamp on output')
       .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
       .option('-P, --port <port>', 'comma-separated list of destination ports to trace.', ports)

@@ -116,12 +116,14 @@ export class Netns {
 
   /**
    * Drops `percent`% of the namespace's TCP packets at random, to cause retransmits: tc netem where the kernel has
-   * it, else an nftables rule. Returns how, or undefined when neither works here (the caller should skip, saying so).
+   * it, else an nftables rule on the input hook (a drop on output is reported to TCP as a local send error and the data
+   * is simply sent again later, not retransmitted). Returns how, or undefined when neither works here (the caller
+   * should skip, saying so).
    */
   lossy(percent: number): string | undefined {
     const attempts: [string, string[], string?][] = [
       ['tc netem', ['tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'loss', `${percent}%`]],
-      ['nftables', ['nft', '-f', '-'], `table inet kscope_loss { chain out { type filter hook output priority 0; meta l4proto tcp numgen random mod 100 < ${percent} drop\n }\n}\n`],
+      ['nftables', ['nft', '-f', '-'], `table inet kscope_loss { chain in { type filter hook input priority 0; meta l4proto tcp numgen random mod 100 vmap { 0-${percent - 1} : drop, ${percent}-99 : accept }\n }\n}\n`],
     ];
     for (const [how, argv, input] of attempts) {
       try {

@@ -9,7 +9,7 @@ import { Netns, traceDuring, type Client } from '../lib/netns.js';
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const ns = Netns.create();
 after(() => ns.delete());
-const lossy = ns.lossy(30);
+const lossy = ns.lossy(15);
 
 const ROW = /^(\d\d:\d\d:\d\d) (\d+) +([46]) +(\S+):(\d+) +R> (\S+):(\d+) +(\S+) +(\d+)$/;
 
@@ -31,11 +31,11 @@ test('tcpretrans -s and -c see the same retransmits of lossy loopback flows (IPv
     // 1 KiB segments: enough packets for the random drops to hit every flow
     const srv = ns.server({ addr, send: 1024 });
     const port = await srv.port;
-    const c = ns.client({ addr, port, send: 100 * 1024, delayMs: 2, chunk: 1024 });
+    const c = ns.client({ addr, port, send: 50 * 1024, delayMs: 2, chunk: 1024 });
     c.go();
     flows.push({ ip, addr, port, lport: await c.lport });
     assert.equal(await c.received, 1024);
-    assert.equal(await srv.received, 100 * 1024);
+    assert.equal(await srv.received, 50 * 1024);
     clients.push(c);
   }
   // let pending retransmits (FINs) through before both tools stop

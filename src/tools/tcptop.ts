@@ -1,0 +1,165 @@
+/**
+ * tcptop: TCP throughput per connection and process, refreshed every interval like top. Hooks: BCC traces
+ * tcp_sendmsg/tcp_recvmsg (fentry/fexit, older versions kprobes); kscope uses the sock:sock_send_length and
+ * sock:sock_recv_length tracepoints (fired after every socket send/receive in the caller's context), keeps TCP
+ * calls that moved bytes, and reads the connection's addresses and ports from the `struct sock` through BTF.
+ */
+import { readFileSync } from 'node:fs';
+import { sprintf } from '../output/bcc.js';
+import type { MapEntry } from '../output/bpftrace.js';
+import type { Value } from '../output/values.js';
+import { chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+
+interface Opts {
+  noclear?: boolean;
+  nosummary?: boolean;
+  pid?: number;
+  ipv4?: boolean;
+  ipv6?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+    ./tcptop           # trace TCP send/recv by host
+    ./tcptop -C        # don't clear the screen
+    ./tcptop -p 181    # only trace PID 181
+    ./tcptop -4        # trace IPv4 family only
+    ./tcptop -6        # trace IPv6 family only`;
+
+const AF_INET = 2;
+const AF_INET6 = 10;
+const MSG_PEEK = 2;
+const LOSS = 'Bytes are counted at the socket layer (sock_send_length/sock_recv_length tracepoints): TCP data moved without sendmsg/recvmsg (splice from a TCP socket, kTLS, sockmap, MPTCP subflows) is not seen.';
+/** what `clear` writes on an xterm-like terminal */
+const CLEAR = '\x1b[H\x1b[2J\x1b[3J';
+
+/** The kernel side, in kscope's language: bytes per (pid, comm, family, laddr, lport, raddr, rport), sent and received. */
+export function script(o: Opts): string {
+  const c = '$sk->__sk_common';
+  const filters = ['args->protocol == 6', 'args->ret > 0'];
+  filters.push(o.ipv4 ? `args->family == ${AF_INET}` : o.ipv6 ? `args->family == ${AF_INET6}` : `(args->family == ${AF_INET} || args->family == ${AF_INET6})`);
+  if (o.pid !== undefined) filters.push(`pid == ${o.pid}`);
+  // ports in network byte order; the local port is read from inet_sport, not skc_num, which is zeroed when the
+  // connection closes while received data still waits to be read
+  const key = (v6: boolean) =>
+    v6
+      ? `pid, comm, ${AF_INET6}, ntop(${AF_INET6}, ${c}.skc_v6_rcv_saddr.in6_u.u6_addr8), $lport, ntop(${AF_INET6}, ${c}.skc_v6_daddr.in6_u.u6_addr8), $dport`
+      : `pid, comm, ${AF_INET}, ntop(${c}.skc_rcv_saddr), $lport, ntop(${c}.skc_daddr), $dport`;
+  const probe = (event: string, map: string, extra: string) => `
+tracepoint:sock:${event} /${[...filters, extra].filter(Boolean).join(' && ')}/ {
+  $sk = (struct sock *)args->sk;
+  $dport = ((${c}.skc_dport & 0xff) << 8) | (${c}.skc_dport >> 8);
+  $sport = ((struct inet_sock *)args->sk)->inet_sport;
+  $lport = (($sport & 0xff) << 8) | ($sport >> 8);
+  if (args->family == ${AF_INET}) { ${map}[${key(false)}] = sum(args->ret); } else { ${map}[${key(true)}] = sum(args->ret); }
+}`;
+  return probe('sock_send_length', '@tx', '') + probe('sock_recv_length', '@rx', `(args->flags & ${MSG_PEEK}) == 0`);
+}
+
+interface Conn {
+  pid: number;
+  comm: string;
+  ip: 4 | 6;
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+  rx: number;
+  tx: number;
+}
+
+/** Joins the sent and received byte maps into one row per connection, busiest first. */
+export function connections(tx: MapEntry<bigint>[], rx: MapEntry<bigint>[]): Conn[] {
+  const rows = new Map<string, Conn>();
+  const add = (entries: MapEntry<bigint>[], dir: 'rx' | 'tx') => {
+    for (const e of entries) {
+      const [pid, comm, family, laddr, lport, raddr, rport] = (e.key as { items: Value[] }).items;
+      const id = JSON.stringify([pid, comm, family, laddr, lport, raddr, rport], (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v));
+      let r = rows.get(id);
+      if (!r) {
+        r = { pid: Number(pid), comm: comm as string, ip: Number(family) === AF_INET6 ? 6 : 4, laddr: laddr as string, lport: Number(lport), raddr: raddr as string, rport: Number(rport), rx: 0, tx: 0 };
+        rows.set(id, r);
+      }
+      r[dir] += Number(e.value);
+    }
+  };
+  add(tx, 'tx');
+  add(rx, 'rx');
+  return [...rows.values()].sort((a, b) => b.rx + b.tx - (a.rx + a.tx));
+}
+
+/** BCC's two tables (IPv4, then IPv6 after a blank line), each printed only when it has rows. */
+export function formatTables(conns: Conn[]): string {
+  let out = '';
+  const kb = (n: number) => Math.floor(n / 1024);
+  const v4 = conns.filter((c) => c.ip === 4);
+  const v6 = conns.filter((c) => c.ip === 6);
+  if (v4.length) out += sprintf('%-7s %-12s %-21s %-21s %6s %6s', 'PID', 'COMM', 'LADDR', 'RADDR', 'RX_KB', 'TX_KB') + '\n';
+  for (const c of v4) out += sprintf('%-7d %-12.12s %-21s %-21s %6d %6d', c.pid, c.comm, `${c.laddr}:${c.lport}`, `${c.raddr}:${c.rport}`, kb(c.rx), kb(c.tx)) + '\n';
+  if (v6.length) out += sprintf('\n%-7s %-12s %-32s %-32s %6s %6s', 'PID', 'COMM', 'LADDR6', 'RADDR6', 'RX_KB', 'TX_KB') + '\n';
+  for (const c of v6) out += sprintf('%-7d %-12.12s %-32s %-32s %6d %6d', c.pid, c.comm, `${c.laddr}:${c.lport}`, `${c.raddr}:${c.rport}`, kb(c.rx), kb(c.tx)) + '\n';
+  return out;
+}
+
+export const tcptop: Tool = {
+  name: 'tcptop',
+  summary: 'Summarize TCP send/recv throughput by host',
+  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
+    const cmd = toolCommand('tcptop', `Summarize TCP send/recv throughput by host\n\n${LOSS}`, EXAMPLES)
+      .option('-C, --noclear', "don't clear the screen")
+      .option('-S, --nosummary', 'skip system summary line')
+      .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
+      .option('-4, --ipv4', 'trace IPv4 family only')
+      .option('-6, --ipv6', 'trace IPv6 family only')
+      .option('--json', 'one JSON object per interval (kscope addition)')
+      .option('--verbose', 'print the hooks and the kernel-side script')
+      .argument('[interval]', 'output interval, in seconds (default 1)', positiveInt('interval'))
+      .argument('[count]', 'number of outputs', positiveInt('count'));
+    const parsed = parseArgs<Opts>(cmd, argv);
+    if (parsed === 0) return 0;
+    const o = parsed.opts;
+    if (o.ipv4 && o.ipv6) throw new UsageError('tcptop: argument -6/--ipv6: not allowed with argument -4/--ipv4');
+    const [interval = 1, count] = cmd.processedArgs as [number | undefined, number | undefined];
+    const hook = chooseHook('tcptop', ['fentry', 'kprobe', 'tracepoint'] as const);
+    if (o.verbose)
+      io.err(`tcptop: hooks: tracepoint:sock:sock_send_length, sock:sock_recv_length${hook === 'tracepoint' ? '' : ` — ${hook} exists here, but the tcp_sendmsg/tcp_recvmsg variant is not written yet`}\n`);
+    let loop: { final(): void } | undefined;
+    const report = (sess: Session) => {
+      const entries = (m: string) => {
+        const snap = sess.snapshot(m);
+        return snap?.kind === 'sum' ? snap.entries : [];
+      };
+      const conns = connections(entries('@tx'), entries('@rx'));
+      const loadavg = readFileSync('/proc/loadavg', 'utf8');
+      const time = new Date().toTimeString().slice(0, 8);
+      if (o.json) {
+        io.out(JSON.stringify({ time, ...(o.nosummary ? {} : { loadavg: loadavg.trim() }), connections: conns.map((c) => ({ ...c, rx_kb: Math.floor(c.rx / 1024), tx_kb: Math.floor(c.tx / 1024) })) }) + '\n');
+        return;
+      }
+      if (!o.nosummary) io.out(sprintf('%-8s loadavg: %s', time, loadavg) + '\n');
+      io.out(formatTables(conns));
+    };
+    const s = new Session(script(o), {
+      io,
+      verbose: o.verbose,
+      onStart: (sess) => {
+        io.out(`Tracing... Output every ${interval} secs. Hit Ctrl-C to end\n`);
+        // the loop writes a blank line before each report: BCC's -C; without it, the screen is cleared instead
+        const sep: ToolIO = { ...io, out: () => io.out(o.json ? '' : o.noclear ? '\n' : CLEAR) };
+        loop = reportLoop(sess, {
+          interval,
+          count,
+          io: sep,
+          report: () => report(sess),
+          clear: () => {
+            sess.clear('@tx');
+            sess.clear('@rx');
+          },
+        });
+      },
+      onExit: () => loop?.final(),
+    });
+    return s.run();
+  },
+};
