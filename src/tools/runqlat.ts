@@ -5,7 +5,6 @@
  * it ran; a thread's first wake-up after kscope starts is attributed once it has run.
  */
 import { log2Hist, sectionedHist } from '../output/bcc.js';
-import { isHistogram } from '../output/bpftrace.js';
 import { bccSlots, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
@@ -94,9 +93,8 @@ export const runqlat: Tool = {
       if (!section) io.out(log2Hist(entries[0] ? bccSlots(entries[0].value) : [], label));
       else {
         const sorted = [...entries].sort((a, b) => (BigInt(a.key as bigint) < BigInt(b.key as bigint) ? -1 : 1));
-        io.out(sectionedHist(sorted.map((e) => ({ label: String(e.key), vals: bccSlots(e.value) })), section, label).replace(/^\n/, ''));
+        io.out(sectionedHist(sorted.map((e) => ({ label: String(e.key), vals: bccSlots(e.value) })), section, label));
       }
-      void isHistogram;
     };
     return s.run();
   },

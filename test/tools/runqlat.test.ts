@@ -62,7 +62,7 @@ test('runqlat -P sections per process; -m labels msecs; interval/count ends by i
   const p = spawnSync(process.execPath, [cli, 'runqlat', '-P', '-m', '1', '1'], { encoding: 'utf8', timeout: 20000, input: '' });
   void c;
   assert.equal(p.status, 0, p.stderr);
-  assert.match(p.stdout, /^Tracing run queue latency\.\.\. Hit Ctrl-C to end\.\n\npid = \d+\n     msecs               : count     distribution\n/);
+  assert.match(p.stdout, /^Tracing run queue latency\.\.\. Hit Ctrl-C to end\.\n\n\npid = \d+\n     msecs               : count     distribution\n/);
   c.end();
   await c.done;
 });
