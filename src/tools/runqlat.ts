@@ -1,11 +1,11 @@
 /**
  * runqlat: run queue (scheduler) latency as a histogram — time from wake-up (or preemption while runnable) until
- * the task runs. Hooks: sched_wakeup, sched_wakeup_new and sched_switch tracepoints (BCC uses the same events as
- * raw tracepoints). The tracepoints carry thread ids only, so -P/-p learn each thread's process from the last time
- * it ran; a thread's first wake-up after kscope starts is attributed once it has run.
+ * the task runs. Hooks: sched_wakeup, sched_wakeup_new and sched_switch as typed raw tracepoints (tp_btf, as BCC
+ * and libbpf-tools), or as classic tracepoints on kernels without BTF.
  */
 import { log2Hist, sectionedHist } from '../output/bcc.js';
-import { bccSlots, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { Btf } from '../btf/btf.js';
+import { bccSlots, chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -25,8 +25,36 @@ const EXAMPLES = `
     ./runqlat -P         # show each PID separately
     ./runqlat -p 185     # trace PID 185 only`;
 
-/** The kernel side, in kscope's language. */
-export function script(o: Opts): string {
+/** The kernel side on typed raw tracepoints (tp_btf): the task structs give each thread's process directly. */
+function btfScript(o: Opts): string {
+  const unit = o.milliseconds ? 1000000 : 1000;
+  const key = o.pids ? '$next->tgid' : o.tids ? '$next->pid' : o.pidnss ? '$next->nsproxy->pid_ns_for_children->ns.inum' : '';
+  const ok = (t: string) => `${t}->pid != 0${o.pid !== undefined ? ` && ${t}->tgid == ${o.pid}` : ''}`;
+  // sched_switch gained prev_state in 5.18; before that the state is read from the task
+  const prevState = Btf.vmlinux().tracepointArgs('sched_switch').some((a) => a.name === 'prev_state') ? 'args.prev_state' : '$prev->__state';
+  return `
+rawtracepoint:sched_wakeup, rawtracepoint:sched_wakeup_new {
+  $p = args.p;
+  if (${ok('$p')}) { @start[$p->pid] = nsecs; }
+}
+rawtracepoint:sched_switch {
+  $prev = args.prev;
+  $next = args.next;
+  // a task preempted while runnable goes straight back to the run queue
+  if (${prevState} == 0 && ${ok('$prev')}) { @start[$prev->pid] = nsecs; }
+  $ts = @start[$next->pid];
+  if ($ts != 0) {
+    @dist${key ? `[${key}]` : ''} = hist((nsecs - $ts) / ${unit});
+    delete(@start[$next->pid]);
+  }
+}`;
+}
+
+/**
+ * The kernel side on classic tracepoints, for kernels without BTF: they carry thread ids only, so -P/-p learn each
+ * thread's process from the last time it ran (a thread's first wake-up after start is attributed once it has run).
+ */
+function tracepointScript(o: Opts): string {
   const unit = o.milliseconds ? 1000000 : 1000;
   const key = o.pids ? '@tgid[args->next_pid]' : o.tids ? 'args->next_pid' : o.pidnss ? '@pidns[args->next_pid]' : '';
   const filter = o.pid !== undefined ? ` && @tgid[$tid] == ${o.pid}` : '';
@@ -36,7 +64,6 @@ tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new {
   if ($tid != 0${filter}) { @start[$tid] = nsecs; }
 }
 tracepoint:sched:sched_switch {
-  // the task leaving the CPU: remember its process, and requeue it when it was preempted while runnable
   @tgid[args->prev_pid] = pid;
   ${o.pidnss ? '@pidns[args->prev_pid] = curtask->nsproxy->pid_ns_for_children->ns.inum;' : ''}
   $tid = args->prev_pid;
@@ -47,6 +74,11 @@ tracepoint:sched:sched_switch {
     delete(@start[args->next_pid]);
   }
 }`;
+}
+
+/** The kernel side for the best hook this kernel offers. */
+export function script(o: Opts, hook = chooseHook('runqlat', ['tp_btf', 'tracepoint'] as const)): string {
+  return hook === 'tp_btf' ? btfScript(o) : tracepointScript(o);
 }
 
 export const runqlat: Tool = {
@@ -71,9 +103,10 @@ export const runqlat: Tool = {
     const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
     const label = o.milliseconds ? 'msecs' : 'usecs';
     const section = o.pids ? 'pid' : o.tids ? 'tid' : o.pidnss ? 'pidns' : undefined;
-    if (o.verbose) io.err('runqlat: hooks: tracepoint:sched:sched_wakeup, sched_wakeup_new, sched_switch\n');
+    const hook = chooseHook('runqlat', ['tp_btf', 'tracepoint'] as const);
+    if (o.verbose) io.err(`runqlat: hooks: ${hook === 'tp_btf' ? 'tp_btf' : 'tracepoint'} sched_wakeup, sched_wakeup_new, sched_switch\n`);
     let loop: { final(): void } | undefined;
-    const s = new Session(script(o), {
+    const s = new Session(script(o, hook), {
       io,
       verbose: o.verbose,
       onStart: (sess) => {
