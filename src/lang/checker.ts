@@ -8,6 +8,7 @@
 import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
 import { KscopeError } from '../sys/errors.js';
+import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
 import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import type * as A from './ast.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
@@ -127,6 +128,12 @@ export function fieldType(f: TraceField, user: boolean, cfg: Config): Ty {
   if (f.type.includes('*')) return { k: 'ptr', user };
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: 'int', size, signed: f.signed };
+}
+
+/** Offset in x86-64 pt_regs of a register named as bpftrace's reg() accepts (`ip`, `sp`, `rdi`, `di`, ...). */
+export function regOffset(name: string): number | undefined {
+  const n = name === 'ip' || name === 'sp' ? `r${name}` : name;
+  return X86_64_PT_REGS_OFFSET[n] ?? X86_64_PT_REGS_OFFSET[`r${n}`];
 }
 
 const ARGS_PROVIDERS = new Set(['tracepoint', 'rawtracepoint', 'fentry', 'fexit', 'kprobe']);
@@ -412,7 +419,8 @@ export class Typer {
 
   callType(e: A.Call): Ty {
     // map arguments of print/clear/zero are whole maps, not values
-    const args = e.args.map((a) => (a.kind === 'typeof' || a.kind === 'map' ? NONE : this.typeOf(a)));
+    const modeArg = (a: A.Expr) => (e.name === 'kstack' || e.name === 'ustack') && a.kind === 'ident';
+    const args = e.args.map((a) => (a.kind === 'typeof' || a.kind === 'map' || modeArg(a as A.Expr) ? NONE : this.typeOf(a)));
     for (const a of e.args) if (a.kind === 'map' && !this.info.maps.has(a.name)) this.err(`Undefined map: ${a.name}`, a.range);
     switch (e.name) {
       case 'printf': {
@@ -481,8 +489,30 @@ export class Typer {
         this.argc(e, 2);
         return BOOL;
       case 'kstack':
-      case 'ustack':
-        return { k: 'stack', user: e.name === 'ustack', mode: 'bpftrace', limit: this.info.config.stackLimit };
+      case 'ustack': {
+        // kstack([mode][, limit]): mode is bpftrace, perf or raw
+        let mode: 'bpftrace' | 'perf' | 'raw' = 'bpftrace';
+        let limit = this.info.config.stackLimit;
+        for (const a of e.args) {
+          if (a.kind === 'ident' && (a.name === 'bpftrace' || a.name === 'perf' || a.name === 'raw')) mode = a.name;
+          else if (a.kind === 'int' && a.value >= 0n && a.value <= 1024n) limit = Math.min(Number(a.value), this.info.config.stackLimit);
+          else this.err(`${e.name}() arguments are a mode (bpftrace, perf or raw) and/or a literal frame limit`, a.range);
+        }
+        return { k: 'stack', user: e.name === 'ustack', mode, limit };
+      }
+      case 'reg': {
+        this.argc(e, 1);
+        const r = e.args[0];
+        if (r?.kind !== 'string' || regOffset(r.value) === undefined) return this.err(`reg() expects a register name literal (one of: ${Object.keys(X86_64_PT_REGS_OFFSET).join(', ')}, ip, sp)`, e.range);
+        if (!['kprobe', 'kretprobe', 'uprobe', 'uretprobe', 'usdt', 'profile'].includes(this.target.provider)) return this.err(`reg() can not be used with ${this.target.provider} probes`, e.range);
+        return U64;
+      }
+      case 'uaddr': {
+        this.argc(e, 1);
+        if (e.args[0]?.kind !== 'string') return this.err('uaddr() expects a string literal', e.range);
+        if (this.target.provider !== 'uprobe' && this.target.provider !== 'uretprobe' && this.target.provider !== 'usdt') return this.err('uaddr() can only be used in uprobe, uretprobe and usdt probes', e.range);
+        return U64;
+      }
       case 'count':
       case 'sum':
       case 'avg':

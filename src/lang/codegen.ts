@@ -16,9 +16,10 @@ import { feature } from '../bpf/features.js';
 import { X86_64_PT_REGS_OFFSET, type UsdtArg } from '../symbols/usdt.js';
 import { parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import { kallsyms } from '../symbols/kallsyms.js';
+import { ElfFile } from '../symbols/elf.js';
 import type * as A from './ast.js';
 import type { Range } from './source.js';
-import { AGGREGATES, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import { AGGREGATES, regOffset, Typer, type MapInfo, type ProgramInfo } from './checker.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import type { Expanded } from './probes.js';
 import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
@@ -523,6 +524,11 @@ class ProbeCompiler {
   private store(e: A.Expr, loc: Loc, ty: Ty): void {
     const a = this.a;
     if (e.kind === 'tuple_index' && e.expr.kind === 'tuple') return this.store(e.expr.elems[e.index]!, loc, ty);
+    if (ty.k === 'usym') {
+      this.int(e);
+      a.stx(8, loc.base, loc.off, R0).call('get_current_pid_tgid').rsh(R0, 32).stx(8, loc.base, loc.off + 8, R0);
+      return;
+    }
     if (isInt(ty) || ty.k === 'stack') {
       this.int(e);
       if (ty.k === 'int' && ty.size < 8) this.truncate(ty);
@@ -1044,7 +1050,8 @@ class ProbeCompiler {
     a.mov(R1, R6).ldMapFd(R2, this.c.stackmap).mov(R3, user ? 1 << 8 : 0).call('get_stackid');
     if (user) {
       // tgid in the high half, so user space knows whose address space the frames belong to
-      a.mov32(R0, R0).mov(R7, R0).call('get_current_pid_tgid').rsh(R0, 32).lsh(R0, 32).or(R0, R7);
+      const id = this.frame.alloc(8);
+      a.mov32(R0, R0).stx(8, id.base, id.off, R0).call('get_current_pid_tgid').rsh(R0, 32).lsh(R0, 32).ldx(8, R1, id.base, id.off).or(R0, R1);
     }
   }
 
@@ -1077,6 +1084,16 @@ class ProbeCompiler {
   private callInt(e: A.Call): void {
     const a = this.a;
     switch (e.name) {
+      case 'reg':
+        a.ldx(8, R0, R6, regOffset((e.args[0] as A.StringLit).value)!);
+        return;
+      case 'uaddr': {
+        const name = (e.args[0] as A.StringLit).value;
+        const s = ElfFile.open((this.exp.target as { path: string }).path).symbolByName(name);
+        if (!s) this.err(`Could not resolve symbol: ${(this.exp.target as { path: string }).path}:${name}`, e.range);
+        a.ldImm64(R0, BigInt(s.value));
+        return;
+      }
       case 'kaddr': {
         const name = (e.args[0] as A.StringLit).value;
         const addr = kallsyms().address(name);

@@ -319,7 +319,9 @@ export class Runtime {
         return { kind: 'tuple', items: ty.elems.map((e, i) => this.decode(e, b, off + offs[i]!)) };
       }
       case 'stack':
-        return this.stackValue(b.readBigUInt64LE(off), ty.user);
+        return this.stackValue(b.readBigUInt64LE(off), ty);
+      case 'usym':
+        return this.userSym(Number(b.readBigUInt64LE(off + 8)), b.readBigUInt64LE(off), { offset: false });
       case 'ksym': {
         const loc = this.sym.kernelSymbol(b.readBigUInt64LE(off));
         return loc ? loc.name : `0x${b.readBigUInt64LE(off).toString(16)}`;
@@ -333,11 +335,23 @@ export class Runtime {
     }
   }
 
-  private readonly stackCache = new Map<bigint, StackValue>();
+  private readonly stackCache = new Map<string, StackValue>();
 
-  private stackValue(v: bigint, user: boolean): StackValue {
-    const cached = this.stackCache.get(v);
+  /** A user address as text; `[unknown]` when the process is gone before it could be symbolised. */
+  private userSym(pid: number, ip: bigint, fmt: { offset?: boolean; module?: boolean }): string {
+    try {
+      return this.sym.user(pid, ip, fmt);
+    } catch {
+      return '[unknown]';
+    }
+  }
+
+  private stackValue(v: bigint, ty: Extract<Ty, { k: 'stack' }>): StackValue {
+    const { user, mode, limit } = ty;
+    const ck = `${v}:${mode}:${limit}`;
+    const cached = this.stackCache.get(ck);
     if (cached) return cached;
+    const fmt = { module: mode === 'perf' };
     const id = Number(v & 0xffffffffn);
     const pid = Number(v >> 32n);
     const frames: string[] = [];
@@ -348,15 +362,15 @@ export class Runtime {
       key.writeUInt32LE(id);
       const raw = this.stackmap.lookup(key);
       if (raw)
-        for (let i = 0; i < STACK_DEPTH; i++) {
+        for (let i = 0; i < Math.min(limit, STACK_DEPTH); i++) {
           const ip = raw.readBigUInt64LE(i * 8);
           if (!ip) break;
           addrs.push(ip);
-          frames.push(user ? this.sym.user(pid, ip) : this.sym.kernel(ip));
+          frames.push(mode === 'raw' ? '' : user ? this.userSym(pid, ip, fmt) : this.sym.kernel(ip, fmt));
         }
     }
-    const s: StackValue = { kind: 'stack', frames, addrs };
-    this.stackCache.set(v, s);
+    const s: StackValue = { kind: 'stack', frames, addrs, ...(mode === 'bpftrace' ? {} : { mode }) };
+    this.stackCache.set(ck, s);
     return s;
   }
 

@@ -51,6 +51,9 @@ export function storageSize(t: Ty): number {
       return 0;
     case 'inet':
       return 24;
+    case 'usym':
+      // the address, then the tgid whose address space it is in
+      return 16;
     default:
       return 8;
   }
