@@ -1,11 +1,11 @@
 /**
  * BPF maps: create, lookup/update/delete, iterate, batch dumps and per-CPU values, with typed key/value codecs.
  */
-import { mapCreate, MapElemAttr, mapLookupBatch, objGetInfo } from '../sys/bpf.js';
+import { mapCreate, MapElemAttr, mapLookupBatch } from '../sys/bpf.js';
 import type { Codec } from './codec.js';
 import { bytes } from './codec.js';
 import { possibleCpus } from './cpus.js';
-import { Fd } from './resources.js';
+import { BpfObject } from './resources.js';
 
 export const MapType = {
   HASH: 1,
@@ -44,8 +44,7 @@ export interface MapSpec<K, V> {
 }
 
 /** A BPF map with typed keys and values. For per-CPU maps use `lookupPerCpu`/`dumpPerCpu`. */
-export class BpfMap<K = Buffer, V = Buffer> {
-  readonly fd: number;
+export class BpfMap<K = Buffer, V = Buffer> extends BpfObject {
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
@@ -54,13 +53,23 @@ export class BpfMap<K = Buffer, V = Buffer> {
   readonly perCpu: boolean;
   /** Bytes one value occupies in the user-space view (per-CPU: round_up(size, 8) x possible CPUs). */
   readonly valueBytes: number;
-  private readonly owner: Fd;
   private readonly elem: MapElemAttr;
 
   constructor(
     readonly spec: MapSpec<K, V>,
     fd?: number,
   ) {
+    super(
+      fd ??
+        mapCreate({
+          mapType: spec.type,
+          keySize: spec.key.size,
+          valueSize: spec.value.size,
+          maxEntries: spec.maxEntries,
+          mapFlags: spec.flags ?? 0,
+          name: spec.name,
+        }),
+    );
     this.type = spec.type;
     this.keySize = spec.key.size;
     this.valueSize = spec.value.size;
@@ -68,19 +77,7 @@ export class BpfMap<K = Buffer, V = Buffer> {
     this.name = spec.name ?? '';
     this.perCpu = PERCPU.has(spec.type);
     this.valueBytes = this.perCpu ? Math.ceil(this.valueSize / 8) * 8 * possibleCpus() : this.valueSize;
-    const raw =
-      fd ??
-      mapCreate({
-        mapType: spec.type,
-        keySize: spec.key.size,
-        valueSize: spec.value.size,
-        maxEntries: spec.maxEntries,
-        mapFlags: spec.flags ?? 0,
-        name: spec.name,
-      });
-    this.owner = new Fd(raw);
-    this.fd = raw;
-    this.elem = new MapElemAttr(raw, this.keySize, this.valueBytes);
+    this.elem = new MapElemAttr(this.fd, this.keySize, this.valueBytes);
   }
 
   /** Creates a map of raw bytes keys and values. */
@@ -224,18 +221,4 @@ export class BpfMap<K = Buffer, V = Buffer> {
     for (const k of [...this.keys()]) this.delete(k);
   }
 
-  /** The kernel's id for this map (bpf_map_info.id). */
-  id(): number {
-    const info = Buffer.alloc(96);
-    objGetInfo(this.fd, info);
-    return info.readUInt32LE(4);
-  }
-
-  get closed(): boolean {
-    return this.owner.closed;
-  }
-
-  close(): void {
-    this.owner.close();
-  }
 }

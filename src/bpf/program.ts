@@ -3,12 +3,12 @@
  * log_true_size where the kernel reports it. A rejection throws a VerifierError carrying the log, the errno and the
  * index of the instruction the verifier stopped at.
  */
-import { progLoad, objGetInfo } from '../sys/bpf.js';
+import { progLoad } from '../sys/bpf.js';
 import { KscopeError, SysError } from '../sys/errors.js';
 import { E, errnoName, strerror } from '../sys/libc.js';
 
 const EAGAIN = E.EAGAIN ?? 11;
-import { Fd } from './resources.js';
+import { BpfObject } from './resources.js';
 
 export const ProgType = {
   SOCKET_FILTER: 1,
@@ -86,9 +86,7 @@ export interface VerifierStats {
 }
 
 /** A loaded BPF program. */
-export class Program {
-  readonly fd: number;
-  private readonly owner: Fd;
+export class Program extends BpfObject {
   /** verifier log from a load with wantLog (statistics for -v) */
   readonly log: string;
 
@@ -97,8 +95,7 @@ export class Program {
     readonly spec: ProgramSpec,
     log: string,
   ) {
-    this.owner = new Fd(fd);
-    this.fd = fd;
+    super(fd);
     this.log = log;
   }
 
@@ -145,18 +142,4 @@ export class Program {
     return m ? { processed: Number(m[1]), log: this.log } : undefined;
   }
 
-  /** The kernel's id for this program. */
-  id(): number {
-    const info = Buffer.alloc(256);
-    objGetInfo(this.fd, info);
-    return info.readUInt32LE(4);
-  }
-
-  get closed(): boolean {
-    return this.owner.closed;
-  }
-
-  close(): void {
-    this.owner.close();
-  }
 }

@@ -1,3 +1,4 @@
+import { objGetInfo } from '../sys/bpf.js';
 import { sysClose } from '../sys/libc.js';
 
 /**
@@ -80,5 +81,30 @@ export class Fd implements Disposable {
     this.closer(this._fd);
     this._fd = -1;
     untrack(this);
+  }
+}
+
+/** A BPF object (map, program) owned through its fd: closed with it, identified by the kernel's id. */
+export class BpfObject {
+  readonly fd: number;
+  private readonly owner: Fd;
+  constructor(fd: number) {
+    this.owner = new Fd(fd);
+    this.fd = fd;
+  }
+
+  /** The kernel's id (the `id` field that bpf_map_info and bpf_prog_info both have at offset 4). */
+  id(): number {
+    const info = Buffer.alloc(256);
+    objGetInfo(this.fd, info);
+    return info.readUInt32LE(4);
+  }
+
+  get closed(): boolean {
+    return this.owner.closed;
+  }
+
+  close(): void {
+    this.owner.close();
   }
 }
