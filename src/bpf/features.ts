@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { Asm } from '../asm/builder.js';
 import { R0 } from '../asm/opcodes.js';
 import { Btf } from '../btf/btf.js';
-import { mapCreate, mapLookupBatch, progLoad } from '../sys/bpf.js';
+import { linkCreateKprobeMulti, mapCreate, mapLookupBatch, progLoad } from '../sys/bpf.js';
 import { SysError } from '../sys/errors.js';
 import { errnoName, PAGE_SIZE, sysClose } from '../sys/libc.js';
 import { PERF_COUNT_SW, PERF_TYPE, perfEventOpen } from '../sys/perf.js';
@@ -118,7 +118,14 @@ const PROBES: Record<FeatureName, Probe> = {
   },
   kprobe_multi: () => {
     if (pmuType('kprobe') === undefined && !legacyAvailable('kprobe')) return { ok: false, detail: 'no kprobes on this kernel' };
-    return tryLoad(ProgType.KPROBE, { expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
+    // loading is not enough (kernels without CONFIG_FPROBE accept the program): create a real link
+    const r = progLoad({ progType: ProgType.KPROBE, insns: RET0, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
+    if (r.fd < 0) return { ok: false, detail: `load fails with ${errnoName(-r.fd)}` };
+    const l = linkCreateKprobeMulti(r.fd, ['vfs_read']);
+    sysClose(r.fd);
+    if (l < 0) return { ok: false, detail: `link create fails with ${errnoName(-l)} (kernel built without CONFIG_FPROBE?)` };
+    sysClose(l);
+    return { ok: true, detail: 'kprobe_multi link attaches' };
   },
   fentry: () => trampoline(AttachType.TRACE_FENTRY),
   fexit: () => trampoline(AttachType.TRACE_FEXIT),

@@ -114,8 +114,8 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
       if (!m) return `${ap.provider} probes are ${ap.provider}:<function>`;
       if (/[*?[]/.test(m[1]!)) return `wildcards in ${ap.provider} probes are not supported yet`;
       const hook = kernelHook(ap.provider, m[1]!, m[2] !== undefined);
-      if (typeof hook === 'string') return hook;
-      return [{ name: `${ap.provider}:${spec}`, target: { provider: hook, func: m[1]!, offset: m[2] ? Number(m[2]) : undefined } }];
+      if ('error' in hook) return hook.error;
+      return [{ name: `${ap.provider}:${spec}`, target: { provider: hook.provider, func: m[1]!, offset: m[2] ? Number(m[2]) : undefined } }];
     }
     case 'uprobe':
     case 'uretprobe':
@@ -134,7 +134,7 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
  * BTF for the function, else kprobe/kretprobe; a kprobe with an offset stays a kprobe. When neither works, one line
  * saying why, with a tracepoint covering the same event when one is known.
  */
-function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func: string, hasOffset: boolean): Target['provider'] | string {
+function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func: string, hasOffset: boolean): { provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit' } | { error: string } {
   const exit = provider === 'kretprobe' || provider === 'fexit';
   let inBtf = false;
   try {
@@ -144,11 +144,11 @@ function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func:
   }
   const order = hasOffset || !inBtf ? (['kprobe'] as const) : exit ? (['fexit', 'kprobe'] as const) : (['fentry', 'kprobe'] as const);
   const hook = pickHook<'fentry' | 'fexit' | 'kprobe'>(order);
-  if (hook === 'kprobe') return exit ? 'kretprobe' : 'kprobe';
-  if (hook) return hook;
+  if (hook === 'kprobe') return { provider: exit ? 'kretprobe' : 'kprobe' };
+  if (hook) return { provider: hook };
   const why = order.map((n) => `${n}: ${feature(n).detail}`).join('; ');
   const tp = suggestTracepoint(func, exit);
-  return `${provider}:${func} can not be attached on this kernel (${why})${tp ? `; try ${tp}` : ''}`;
+  return { error: `${provider}:${func} can not be attached on this kernel (${why})${tp ? `; try ${tp}` : ''}` };
 }
 
 /** Well-known kernel functions and the tracepoint that reports the same event. */

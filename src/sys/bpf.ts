@@ -372,3 +372,19 @@ export function btfLoad(blob: Buffer, logSize = 0): BtfLoadResult {
   const fd = sysBpf(BPF_CMD.BTF_LOAD, attr, 28);
   return { fd, log: log ? log.toString('latin1').replace(/\0.*$/s, '') : '' };
 }
+
+/** BPF_LINK_CREATE of a kprobe_multi link on kernel functions by name (link_create.kprobe_multi). Returns fd or -errno. */
+export function linkCreateKprobeMulti(progFd: number, syms: string[], retprobe = false): number {
+  const attr = Buffer.alloc(48);
+  const names = syms.map((s) => Buffer.from(s + '\0', 'latin1'));
+  const ptrs = Buffer.alloc(8 * names.length);
+  names.forEach((n, i) => ptrs.writeBigUInt64LE(ptr(n), i * 8));
+  attr.writeUInt32LE(progFd, 0);
+  attr.writeUInt32LE(42 /* BPF_TRACE_KPROBE_MULTI */, 8);
+  attr.writeUInt32LE(retprobe ? 1 : 0, 16); // BPF_F_KPROBE_MULTI_RETURN
+  attr.writeUInt32LE(syms.length, 20);
+  attr.writeBigUInt64LE(ptr(ptrs), 24);
+  const r = sysBpf(BPF_CMD.LINK_CREATE, attr, attr.length);
+  void names.length; // keep the strings alive until the kernel has copied them
+  return r;
+}

@@ -16,13 +16,6 @@ const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 /** dd's reads: three vfs_read calls asking for, and getting, 12345 bytes each */
 const DD = 'dd if=/dev/zero of=/dev/null bs=12345 count=3 status=none';
 
-/**
- * TODO(src/lang): kernel-function probes fail to compile wherever they can attach: kernelHook() in src/lang/probes.ts
- * returns the hook it picked ('fentry', 'kprobe', ...) as a string and its caller treats every string as an error, so
- * kscope prints "ERROR: fentry". Until that is fixed these tests run as expected failures; drop `todo` then.
- */
-const todo = 'src/lang reports the chosen hook as an error ("ERROR: fentry"); see the TODO above';
-
 /** Runs `kscope ...args`; rejects after 3 minutes (the guest runs Node ~18x slower than a host). */
 function kscope(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -50,7 +43,7 @@ async function traceCommand(prog: string, cmd: string): Promise<string[]> {
 }
 
 for (const probe of ['kprobe:vfs_read', 'kfunc:vfs_read']) {
-  test(`${probe} counts reads for one second (issue 7 acceptance)`, { skip: needs(probe.startsWith('kprobe') ? 'kprobe' : 'fentry'), todo }, async () => {
+  test(`${probe} counts reads for one second (issue 7 acceptance)`, { skip: needs(probe.startsWith('kprobe') ? 'kprobe' : 'fentry') }, async () => {
     const reader = setInterval(() => readFileSync('/proc/self/stat'), 5);
     try {
       const r = await kscope(['-e', `${probe} { @ = count(); } interval:s:1 { exit(); }`]);
@@ -71,7 +64,7 @@ const CASES: { name: string; prog: string; feature: 'kprobe' | 'fentry' | 'fexit
 /** what the syscall tracepoint reports for DD, traced once for all cases */
 let syscallBaseline: Promise<string[]> | undefined;
 for (const c of CASES) {
-  test(`${c.name}: the same as the read syscall tracepoint reports`, { skip: needs(c.feature), todo }, async () => {
+  test(`${c.name}: the same as the read syscall tracepoint reports`, { skip: needs(c.feature) }, async () => {
     const viaSyscall = await (syscallBaseline ??= traceCommand('tracepoint:syscalls:sys_enter_read /pid == cpid/ { @[args.count] = count(); }', DD));
     assert.ok(viaSyscall.includes('@[12345]: 3'), `tracepoint output: ${viaSyscall.join(' | ')}`);
     const out = await traceCommand(c.prog, DD);
@@ -79,7 +72,7 @@ for (const c of CASES) {
   });
 }
 
-test('kfunc:tcp_sendmsg sums the typed args.size of a 4000-byte send', { skip: needs('fentry'), todo }, async () => {
+test('kfunc:tcp_sendmsg sums the typed args.size of a 4000-byte send', { skip: needs('fentry') }, async () => {
   let received = 0;
   const server = createServer((s) => s.on('data', (d: Buffer) => (received += d.length)));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -124,12 +117,8 @@ test('kscope features agrees with the kernel build configuration', { skip: noCon
   for (const [name, want] of Object.entries(expected)) assert.equal(rows.get(name), want, `${name} on ${release()}`);
 });
 
-/**
- * TODO(src/bpf/features.ts): the kprobe_multi probe only loads a program with the KPROBE_MULTI attach type, which
- * 5.18+ kernels accept even without CONFIG_FPROBE (Debian 6.1), where creating the link then fails with EOPNOTSUPP.
- * The probe should create a kprobe_multi link; drop `todo` then.
- */
-test('kscope features: kprobe_multi is supported exactly when the kernel has CONFIG_FPROBE', { skip: noConfig, todo: 'kprobe_multi probe says yes on kernels without CONFIG_FPROBE' }, async () => {
+/** Loading a KPROBE_MULTI program is not enough (5.18+ accept it without CONFIG_FPROBE): the probe creates a link. */
+test('kscope features: kprobe_multi is supported exactly when the kernel has CONFIG_FPROBE', { skip: noConfig }, async () => {
   const rows = await (features ??= kscopeFeatures());
   assert.equal(rows.get('kprobe_multi'), kconfig()!.get('CONFIG_FPROBE') === 'y', `kprobe_multi on ${release()}`);
 });
