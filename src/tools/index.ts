@@ -8,5 +8,6 @@ import { fileslower } from './fileslower.js';
 import { tcpconnect } from './tcpconnect.js';
 import { tcpretrans } from './tcpretrans.js';
 import { tcptop } from './tcptop.js';
+import { profile } from './profile.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile].map((t) => [t.name, t]));
