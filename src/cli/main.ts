@@ -4,7 +4,7 @@
  * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
@@ -12,7 +12,7 @@ import { KscopeError } from '../sys/errors.js';
 import { compile, parseProgram } from '../lang/compile.js';
 import { printAst } from '../lang/print_ast.js';
 import { Runtime } from '../lang/runtime.js';
-import { CompileError } from '../lang/diagnostics.js';
+import { CompileError, formatDiagnostic } from '../lang/diagnostics.js';
 import { allFeatures, describeFeature } from '../bpf/features.js';
 import { listProbes } from './list.js';
 import { TOOLS } from '../tools/index.js';
@@ -65,34 +65,39 @@ async function scriptCommand(argv: string[]): Promise<number> {
     .argument('[script]', 'script file to run')
     .argument('[args...]', 'positional parameters ($1, $2, ...)')
     .option('-e <program>', 'run PROGRAM')
-    .option('-l [pattern]', 'list probes (tracepoints, software events) matching PATTERN')
+    .option('-l [pattern]', 'list probes matching PATTERN (-lv: with their arguments)')
     .option('-d', 'print the parsed program (AST) and exit')
     .option('-v', 'verbose: print the generated instructions and verifier statistics')
     .option('-q', 'quiet: no "Attached N probes" line')
     .addOption(new Option('-f <format>', 'output format').choices(['text', 'json']).default('text'))
-    .option('-B <mode>', 'output buffering: line, full or none', 'line')
+    .addOption(new Option('-B <mode>', 'output buffering').choices(['line', 'full', 'none']).default('line'))
+    .option('-o <file>', 'write the program output to FILE (messages stay on stderr)')
     .option('-c <command>', 'run COMMAND and trace until it exits')
     .option('-p <pid>', 'trace only process PID (every probe is filtered; uprobes and USDT attach to it)')
-    .option('--unsafe', 'allow unsafe actions (system(), ...)')
+    .option('--unsafe', 'allow unsafe actions (system(), cat(), signal())')
+    .option('-k', 'warn when a helper fails at run time (memory reads, map updates); -kk is the same')
+    .option('--no-warnings', 'print no warnings')
     .option('-V, --version', 'print the version and exit')
     .helpOption('-h, --help')
     .allowExcessArguments(true)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  // -lv is -l plus -v (not -l with pattern "v"); -kk is -k
+  argv = argv.flatMap((a) => (a === '-lv' || a === '-vl' ? ['-v', '-l'] : a === '-kk' ? ['-k'] : [a]));
   try {
     program.parse(argv, { from: 'user' });
   } catch (e) {
     const ce = e as { exitCode?: number; code?: string };
     return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
   }
-  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; c?: string; p?: string; version?: boolean }>();
+  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; B: 'line' | 'full' | 'none'; o?: string; k?: boolean; warnings: boolean; unsafe?: boolean; c?: string; p?: string; version?: boolean }>();
   if (o.version) {
     process.stdout.write(`kscope v${version()}\n`);
     return 0;
   }
   let [script, ...params] = program.args;
   if (o.l !== undefined) {
-    for (const line of listProbes(typeof o.l === 'string' ? o.l : script ?? '*')) process.stdout.write(line + '\n');
+    process.stdout.write(listProbes(typeof o.l === 'string' ? o.l : script ?? '*', o.v).map((l) => l + '\n').join(''));
     return 0;
   }
   let text: string;
@@ -116,13 +121,35 @@ async function scriptCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const pid = o.p !== undefined ? targetPid(o.p) : undefined;
+  const outFd = o.o !== undefined ? openOutput(o.o) : undefined;
   const child = o.c !== undefined ? startCommand(o.c) : undefined;
   try {
-    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0, pid } });
-    const rt = new Runtime(compiled, { json: o.f === 'json', quiet: o.q, verbose: o.v, until: child?.exited ?? (pid ? processExit(pid) : undefined), onAttached: child?.release, pid: pid ?? child?.pid });
+    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0, pid, helperWarnings: !!o.k, unsafe: !!o.unsafe }, env: process.env });
+    if (o.warnings) for (const w of compiled.info.warnings) process.stderr.write(formatDiagnostic(w, compiled.info.source) + '\n');
+    const rt = new Runtime(compiled, {
+      json: o.f === 'json',
+      quiet: o.q,
+      verbose: o.v,
+      until: child?.exited ?? (pid ? processExit(pid) : undefined),
+      onAttached: child?.release,
+      pid: pid ?? child?.pid,
+      buffering: o.B,
+      noWarnings: !o.warnings,
+      out: outFd !== undefined ? (s) => void writeSync(outFd, s) : undefined,
+    });
     return await rt.run();
   } finally {
     child?.kill();
+    if (outFd !== undefined) closeSync(outFd);
+  }
+}
+
+/** Opens (creates, truncates) the -o output file. */
+function openOutput(path: string): number {
+  try {
+    return openSync(path, 'w');
+  } catch (e) {
+    throw new KscopeError(`-o: cannot open ${path}: ${(e as Error).message}`);
   }
 }
 

@@ -14,7 +14,7 @@ import type * as A from './ast.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import { expandAttachPoint, type Expanded, type Target } from './probes.js';
 import type { Range, Source } from './source.js';
-import { BOOL, I64, NONE, U32, U64, isInt, storageSize, typeName, unify, type Ty } from './types.js';
+import { BOOL, I64, NONE, U32, U64, fitKey, isInt, storageSize, typeName, unify, type Ty } from './types.js';
 
 export type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stats' | 'hist' | 'lhist';
 export const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
@@ -48,6 +48,53 @@ export interface Config {
   maxStrlen: number;
   maxMapKeys: number;
   stackLimit: number;
+  /** default mode of kstack/ustack */
+  stackMode: 'bpftrace' | 'perf' | 'raw';
+  printMapsOnExit: boolean;
+  /** bytes cat() prints at most */
+  maxCatBytes: number;
+  /** -k: report helper errors (failed reads, map updates) as warnings at run time */
+  helperWarnings: boolean;
+  /** --unsafe: system(), cat() and signal() are allowed */
+  unsafe: boolean;
+}
+
+/** bpftrace's defaults (current release: max_strlen 1024). */
+export const DEFAULT_CONFIG: Config = { cpid: 0, maxStrlen: 1024, maxMapKeys: 4096, stackLimit: 127, stackMode: 'bpftrace', printMapsOnExit: true, maxCatBytes: 10240, helperWarnings: false, unsafe: false };
+
+/** Config variable names (lower case, without `bpftrace_`; old names too) and the Config field each sets. */
+const CONFIG_KEYS: Record<string, 'maxStrlen' | 'maxMapKeys' | 'stackMode' | 'printMapsOnExit' | 'maxCatBytes'> = {
+  max_strlen: 'maxStrlen',
+  strlen: 'maxStrlen',
+  max_map_keys: 'maxMapKeys',
+  map_keys_max: 'maxMapKeys',
+  stack_mode: 'stackMode',
+  print_maps_on_exit: 'printMapsOnExit',
+  max_cat_bytes: 'maxCatBytes',
+  cat_bytes_max: 'maxCatBytes',
+};
+
+/**
+ * Applies one config variable (`key` as in a config block or an env var name) to `cfg`; returns an error message
+ * for a bad value, or undefined. Unknown keys are an error in a config block and ignored in the environment.
+ */
+export function setConfig(cfg: Config, key: string, value: string | boolean | bigint | { ident: string }, fromEnv = false): string | undefined {
+  const name = key.toLowerCase().replace(/^bpftrace_/, '');
+  const field = CONFIG_KEYS[name];
+  if (!field) return fromEnv ? undefined : `Unrecognized config variable: ${key}`;
+  const text = typeof value === 'object' ? value.ident : String(value);
+  if (field === 'stackMode') {
+    if (text !== 'bpftrace' && text !== 'perf' && text !== 'raw') return `Invalid value for ${name}: ${text} (bpftrace, perf or raw)`;
+    cfg.stackMode = text;
+  } else if (field === 'printMapsOnExit') {
+    if (!['true', 'false', '1', '0'].includes(text)) return `Invalid value for ${name}: ${text} (true or false)`;
+    cfg.printMapsOnExit = text === 'true' || text === '1';
+  } else {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n <= 0) return `Invalid value for ${name}: ${text} (a positive integer)`;
+    cfg[field] = n;
+  }
+  return undefined;
 }
 
 export interface ProgramInfo {
@@ -164,9 +211,9 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
       return { k: 'ptr', btf: b?.findStruct('task_struct'), user: false };
     }
     case 'kstack':
-      return { k: 'stack', user: false, mode: 'bpftrace', limit: cfg.stackLimit };
+      return { k: 'stack', user: false, mode: cfg.stackMode, limit: cfg.stackLimit };
     case 'ustack':
-      return { k: 'stack', user: true, mode: 'bpftrace', limit: cfg.stackLimit };
+      return { k: 'stack', user: true, mode: cfg.stackMode, limit: cfg.stackLimit };
     case 'probe':
     case 'func':
       // both are constant per compiled target (every wildcard match has its own program)
@@ -491,7 +538,7 @@ export class Typer {
       case 'kstack':
       case 'ustack': {
         // kstack([mode][, limit]): mode is bpftrace, perf or raw
-        let mode: 'bpftrace' | 'perf' | 'raw' = 'bpftrace';
+        let mode = this.info.config.stackMode;
         let limit = this.info.config.stackLimit;
         for (const a of e.args) {
           if (a.kind === 'ident' && (a.name === 'bpftrace' || a.name === 'perf' || a.name === 'raw')) mode = a.name;
@@ -568,15 +615,19 @@ function mapKeyOf(t: A.MapRef | A.MapAccess): A.Expr | undefined {
 }
 
 /** Runs semantic analysis; throws CompileError with every error found. */
-export function check(ast: A.Program, source: Source, opts: { params?: string[]; config?: Partial<Config> } = {}): ProgramInfo {
+export function check(ast: A.Program, source: Source, opts: { params?: string[]; config?: Partial<Config>; env?: Record<string, string | undefined> } = {}): ProgramInfo {
   const diags: Diagnostic[] = [];
   const diag = (d: Diagnostic) => diags.push(d);
-  const config: Config = { cpid: 0, maxStrlen: 64, maxMapKeys: 4096, stackLimit: 127, ...opts.config };
+  const config: Config = { ...DEFAULT_CONFIG, ...opts.config };
+  // the config block, then BPFTRACE_* environment variables, which take precedence (as in bpftrace)
   for (const c of ast.config?.entries ?? []) {
-    const key = c.key.toLowerCase().replace(/^bpftrace_/, '');
-    const v = typeof c.value === 'bigint' ? Number(c.value) : NaN;
-    if ((key === 'max_strlen' || key === 'strlen') && v > 0) config.maxStrlen = v;
-    else if ((key === 'max_map_keys' || key === 'map_keys_max') && v > 0) config.maxMapKeys = v;
+    const bad = setConfig(config, c.key, c.value);
+    if (bad) diag(Diagnostic.error(bad, c.range));
+  }
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (!k.startsWith('BPFTRACE_') || v === undefined) continue;
+    const bad = setConfig(config, k, v, true);
+    if (bad) throw new KscopeError(`${k}: ${bad}`);
   }
   const info: ProgramInfo = { source, ast, probes: [], maps: new Map(), formats: [], config, params: opts.params ?? [], warnings: [], hasEventProbes: false };
 
@@ -614,6 +665,13 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
         checkBlock(pi.probe.body, typer, info, sink, pass === 1 && i === 0);
       });
     }
+  }
+  for (const m of info.maps.values()) {
+    if (!m.key) continue;
+    // hash keys are at most 512 bytes (hist/lhist keys end with the u64 bucket)
+    const key = fitKey(m.key, 512 - (m.kind === 'hist' || m.kind === 'lhist' ? 8 : 0));
+    if (key) m.key = key;
+    else diag(Diagnostic.error(`The key of ${m.name} is too big: map keys are at most 512 bytes (${typeName(m.key)})`, m.range));
   }
   if (diags.some((d) => d.severity === 'error')) throw new CompileError(diags, source);
   info.warnings = diags;

@@ -2,12 +2,13 @@
  * Code generation: each probe body, for each of its concrete attach targets, becomes one BPF program built with
  * src/asm. Integers are computed in r0 (the accumulator); strings, tuples and map keys are built in memory (stack
  * slots, or the event record itself for printf arguments, so nothing is copied twice). r6 holds the context, r7
- * the ring buffer record being filled.
+ * the ring buffer record being filled. Values over ON_STACK_LIMIT bytes (long strings, tuples) live in the per-CPU
+ * "heap": one PERCPU_ARRAY element looked up once at entry, only by programs that need it; r9 points to it.
  *
  * Events to user space go through one ring buffer as records `u64 id` + packed arguments (see EventDesc).
  */
 import { Asm, type Label } from '../asm/builder.js';
-import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R10, type Reg } from '../asm/opcodes.js';
+import { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, type Reg } from '../asm/opcodes.js';
 import { Btf } from '../btf/btf.js';
 import { AttachType, ProgType } from '../bpf/program.js';
 import { MapType } from '../bpf/map.js';
@@ -47,7 +48,9 @@ export type EventDesc =
   | { kind: 'time'; format?: string }
   | { kind: 'print_map'; map: string }
   | { kind: 'clear' | 'zero'; map: string }
-  | { kind: 'print_value'; ty: Ty };
+  | { kind: 'print_value'; ty: Ty }
+  /** -k: a helper returned an error (the record holds its return value) */
+  | { kind: 'helper_error'; helper: string; range: Range };
 
 export interface CompiledProbe {
   name: string;
@@ -66,6 +69,9 @@ export interface Compiled {
   ringbuf: MapSlot;
   lost: MapSlot;
   stackmap?: MapSlot;
+  /** the per-CPU scratch map (one element of `heapSize` bytes), when some program needs it */
+  heap?: MapSlot;
+  heapSize: number;
   events: EventDesc[];
   probes: CompiledProbe[];
   /** CLOCK_MONOTONIC ns at compile time: `elapsed` counts from here */
@@ -97,10 +103,24 @@ interface Loc {
 const EXIT_ID = 20000;
 export const EVENT_ID_BASE = { printf: 0, exit: EXIT_ID } as const;
 
+/** Values up to this size go on the BPF stack, bigger ones in the heap. */
+const ON_STACK_LIMIT = 64;
+
+/** Memory of one program: the 512-byte BPF stack and the heap element (r9), both allocated like stacks. */
 class Frame {
   size = 0;
+  heap = 0;
+  /** heap bytes the program needs (0: no heap lookup at entry) */
+  heapMax = 0;
   alloc(bytes: number): Loc {
-    this.size += Math.ceil(bytes / 8) * 8;
+    const n = Math.ceil(bytes / 8) * 8;
+    if (n > ON_STACK_LIMIT) {
+      const off = this.heap;
+      this.heap += n;
+      this.heapMax = Math.max(this.heapMax, this.heap);
+      return { base: R9, off };
+    }
+    this.size += n;
     if (this.size > 512) throw new Error('stack');
     return { base: R10, off: -this.size };
   }
@@ -134,6 +154,8 @@ class ProbeCompiler {
     private readonly exp: Expanded,
     private readonly probe: A.Probe,
     readonly kind: Pick<CompiledProbe, 'progType' | 'expectedAttachType' | 'attachBtfId'>,
+    /** emit the heap lookup at entry (known after a first compilation) */
+    private readonly withHeap = false,
   ) {
     this.tracing = kind.progType === ProgType.TRACING;
     const diags: Diagnostic[] = [];
@@ -162,7 +184,15 @@ class ProbeCompiler {
   compile(): Asm {
     const a = this.a;
     a.mov(R6, R1);
+    // -k saves r7 around its error records: give it a value before any
+    if (this.c.info.config.helperWarnings) a.mov(R7, 0);
     try {
+      if (this.withHeap) {
+        const k = this.frame.alloc(8);
+        this.c.heap ??= { fd: -1, name: 'heap' };
+        a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.heap).mov(R2, R10).add(R2, k.off).call('map_lookup_elem');
+        a.jeq(R0, 0, this.exitLabel).mov(R9, R0);
+      }
       const pid = this.c.info.config.pid;
       if (pid && !['begin', 'end', 'interval'].includes(this.exp.target.provider)) {
         // -p PID: every probe fires for that process only
@@ -192,15 +222,36 @@ class ProbeCompiler {
   }
 
   private withTemps<T>(f: () => T): T {
-    const mark = this.frame.size;
+    const { size, heap } = this.frame;
     try {
       return f();
     } finally {
-      this.frame.size = mark;
+      this.frame.size = size;
+      this.frame.heap = heap;
     }
   }
 
+  /** the statement being compiled (where -k reports helper errors) */
+  private stmtRange?: Range;
+
+  /**
+   * Calls a helper; with -k a negative return value also sends a helper_error record (the ring buffer record
+   * being filled, r7, is kept across it).
+   */
+  private callChecked(helper: string): void {
+    const a = this.a;
+    a.call(helper);
+    if (!this.c.info.config.helperWarnings) return;
+    const ok = a.newLabel('helper_ok');
+    const save = this.frame.alloc(16);
+    a.jsge(R0, 0, ok).stx(8, save.base, save.off, R7).stx(8, save.base, save.off + 8, R0);
+    const id = this.eventId({ kind: 'helper_error', helper, range: this.stmtRange ?? this.probe.range });
+    this.record(id, 16, () => a.ldx(8, R1, save.base, save.off + 8).stx(8, R7, 8, R1));
+    a.ldx(8, R7, save.base, save.off).label(ok);
+  }
+
   private stmt(s: A.Stmt): void {
+    this.stmtRange = s.range;
     this.a.mark(s.range);
     this.withTemps(() => this.stmtInner(s));
   }
@@ -322,7 +373,8 @@ class ProbeCompiler {
           const t = e.args[0] as A.MapAccess | A.MapRef;
           const layout = this.layout(t.kind === 'map' ? t.name : t.map.name, t.range);
           const key = this.key(layout, t.kind === 'map_access' ? t.key : undefined);
-          this.a.ldMapFd(R1, layout.slot).mov(R2, key.base).add(R2, key.off).call('map_delete_elem');
+          this.a.ldMapFd(R1, layout.slot).mov(R2, key.base).add(R2, key.off);
+          this.callChecked('map_delete_elem');
           return;
         }
       }
@@ -408,7 +460,8 @@ class ProbeCompiler {
   }
 
   private update(m: MapLayout, key: Loc, value: Loc): void {
-    this.a.ldMapFd(R1, m.slot).mov(R2, key.base).add(R2, key.off).mov(R3, value.base).add(R3, value.off).mov(R4, 0).call('map_update_elem');
+    this.a.ldMapFd(R1, m.slot).mov(R2, key.base).add(R2, key.off).mov(R3, value.base).add(R3, value.off).mov(R4, 0);
+    this.callChecked('map_update_elem');
   }
 
   private mapAssign(target: A.MapRef | A.MapAccess, value: A.Expr): void {
@@ -665,7 +718,8 @@ class ProbeCompiler {
           this.int(arg);
           a.mov(R3, R0);
           ptr();
-          a.mov(R2, n).call((at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace) ? 'probe_read_user_str' : 'probe_read_kernel_str');
+          a.mov(R2, n);
+          this.callChecked((at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace) ? 'probe_read_user_str' : 'probe_read_kernel_str');
           return;
         }
         if (e.name === 'comm') return this.storeStr({ kind: 'builtin', name: 'comm', range: e.range }, loc, size);
@@ -680,18 +734,21 @@ class ProbeCompiler {
             if (f.relLoc) a.add(R3, f.offset + 4);
             a.add(R3, R6);
             ptr();
-            a.mov(R2, size).call('probe_read_kernel_str');
+            a.mov(R2, size);
+            this.callChecked('probe_read_kernel_str');
             return;
           }
           ptr();
-          a.mov(R2, Math.min(size, f.size)).mov(R3, R6).add(R3, f.offset).call('probe_read_kernel');
+          a.mov(R2, Math.min(size, f.size)).mov(R3, R6).add(R3, f.offset);
+          this.callChecked('probe_read_kernel');
           return;
         }
         if (base.k === 'ptr' || base.k === 'record') {
           const { addr, user } = this.fieldAddr(e);
           void addr;
           ptr();
-          a.mov(R2, size).mov(R3, R0).call(user ? 'probe_read_user' : 'probe_read_kernel');
+          a.mov(R2, size).mov(R3, R0);
+          this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
           return;
         }
         break;
@@ -899,7 +956,8 @@ class ProbeCompiler {
   private deref(size: number, user: boolean): void {
     const t = this.frame.alloc(8);
     const a = this.a;
-    a.mov(R3, R0).mov(R1, R10).add(R1, t.off).mov(R2, size).call(user ? 'probe_read_user' : 'probe_read_kernel');
+    a.mov(R3, R0).mov(R1, R10).add(R1, t.off).mov(R2, size);
+    this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
     a.ldx(size as 1 | 2 | 4 | 8, R0, R10, t.off);
   }
 
@@ -1200,7 +1258,7 @@ class ProbeCompiler {
     const equal = a.newLabel('streq');
     const differ = a.newLabel('strne');
     for (let i = 0; i < n; i++) {
-      a.ldx(1, R1, R10, l.off + i).ldx(1, R2, R10, r.off + i).jne(R1, R2, differ).jeq(R1, 0, equal);
+      a.ldx(1, R1, l.base, l.off + i).ldx(1, R2, r.base, r.off + i).jne(R1, R2, differ).jeq(R1, 0, equal);
     }
     a.ja(equal);
     const end = a.newLabel('strend');
@@ -1285,6 +1343,7 @@ export function generate(info: ProgramInfo): Compiled {
     maps,
     ringbuf: { fd: -1, name: 'ringbuf' },
     lost: { fd: -1, name: 'lost_events' },
+    heapSize: 0,
     events: [],
     probes: [],
     startNs: process.hrtime.bigint(),
@@ -1292,7 +1351,16 @@ export function generate(info: ProgramInfo): Compiled {
   for (const pi of info.probes) {
     for (const x of pi.targets) {
       const kind = progTypeFor(x);
-      const asm = new ProbeCompiler(c, x, pi.probe, kind).compile();
+      const events = c.events.length;
+      let pc = new ProbeCompiler(c, x, pi.probe, kind);
+      let asm = pc.compile();
+      if (pc.frame.heapMax) {
+        // again with the heap lookup at entry (same allocations, so the same events)
+        c.events.length = events;
+        pc = new ProbeCompiler(c, x, pi.probe, kind, true);
+        asm = pc.compile();
+        c.heapSize = Math.max(c.heapSize, pc.frame.heapMax);
+      }
       c.probes.push({ name: x.name, expanded: x, asm, probe: pi.probe, ...kind });
     }
   }

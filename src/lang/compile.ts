@@ -14,6 +14,8 @@ export interface CompileOptions {
   name?: string;
   params?: string[];
   config?: Partial<Config>;
+  /** environment: BPFTRACE_* variables override the config block (pass process.env) */
+  env?: Record<string, string | undefined>;
   /** stop after parsing (for -d) */
   parseOnly?: boolean;
 }
@@ -29,6 +31,6 @@ export function parseProgram(text: string, name = 'stdin'): { source: Source; as
 /** Compiles a program text to BPF programs and their metadata (maps, events). Throws CompileError. */
 export function compile(text: string, opts: CompileOptions = {}): Compiled {
   const { source, ast } = parseProgram(text, opts.name);
-  const info = check(ast, source, { params: opts.params, config: opts.config });
+  const info = check(ast, source, { params: opts.params, config: opts.config, env: opts.env });
   return generate(info);
 }

@@ -25,7 +25,8 @@ import { formatAttachedProbes, formatExit, formatMap, formatPrintf, formatPrintV
 import { jsonAttachedProbes, jsonExit, jsonMap, jsonPrintf, jsonPrintValue, jsonTime, jsonLostEvents } from '../output/json.js';
 import type { StackValue, Value } from '../output/values.js';
 import type { Compiled, CompiledProbe, MapLayout } from './codegen.js';
-import { CompileError, Diagnostic } from './diagnostics.js';
+import { CompileError, Diagnostic, formatDiagnostic } from './diagnostics.js';
+import { getSystemErrorMap } from 'node:util';
 import { storageSize, tupleOffsets, type Ty } from './types.js';
 
 export interface RunOptions {
@@ -54,6 +55,14 @@ export interface RunOptions {
   printMapsOnExit?: boolean;
   /** -p PID / the -c command: uprobes and USDT probes attach to this process only */
   pid?: number;
+  /**
+   * -B: `line` (default) writes the whole lines produced in one event-loop turn (one ring buffer drain) with one
+   * write; `full` writes in 64 KiB blocks; `none` writes every piece at once. All is written before exit and
+   * before anything goes to stderr.
+   */
+  buffering?: 'line' | 'full' | 'none';
+  /** --no-warnings: no run-time warnings (helper errors of -k) */
+  noWarnings?: boolean;
 }
 
 const STACK_DEPTH = 127;
@@ -73,13 +82,46 @@ export class Runtime {
   private readonly out: (s: string) => void;
   private readonly err: (s: string) => void;
   private lostReported = 0n;
+  private readonly write: (s: string) => void;
+  /** output not written yet (see RunOptions.buffering) */
+  private pending = '';
+  private flushQueued = false;
 
   constructor(
     private readonly c: Compiled,
     private readonly opts: RunOptions = {},
   ) {
-    this.out = opts.out ?? ((s) => process.stdout.write(s));
-    this.err = opts.err ?? ((s) => process.stderr.write(s));
+    this.write = opts.out ?? ((s) => process.stdout.write(s));
+    const err = opts.err ?? ((s) => process.stderr.write(s));
+    this.out = (s) => this.buffer(s);
+    this.err = (s) => {
+      this.flush(false);
+      err(s);
+    };
+  }
+
+  private buffer(s: string): void {
+    const mode = this.opts.buffering ?? 'line';
+    if (mode === 'none') return this.write(s);
+    this.pending += s;
+    if (mode === 'full') {
+      if (this.pending.length >= 65536) this.flush(true);
+    } else if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        this.flush(false);
+      });
+    }
+  }
+
+  /** Writes the pending output: only whole lines unless `all`. */
+  private flush(all: boolean): void {
+    const end = all ? this.pending.length : this.pending.lastIndexOf('\n') + 1;
+    if (!end) return;
+    const text = this.pending.slice(0, end);
+    this.pending = this.pending.slice(end);
+    this.write(text);
   }
 
   /** Creates maps and loads every program; throws (with the script line) on a verifier rejection. */
@@ -93,6 +135,7 @@ export class Runtime {
       this.stackmap = BpfMap.raw(MapType.STACK_TRACE, 4, STACK_DEPTH * 8, 16384, 'stack_traces');
       c.stackmap.fd = this.stackmap.fd;
     }
+    if (c.heap) c.heap.fd = BpfMap.raw(MapType.PERCPU_ARRAY, 4, c.heapSize, 1, 'heap').fd;
     for (const [name, l] of c.maps) {
       const m = BpfMap.raw(l.type, l.keySize, l.valueSize, l.info.maxEntries, l.slot.name);
       l.slot.fd = m.fd;
@@ -210,10 +253,11 @@ export class Runtime {
       this.runSpecial('end');
       this.reader.drain();
       this.opts.onExit?.();
-      if (this.opts.printMapsOnExit !== false) this.printExitMaps();
+      if (this.opts.printMapsOnExit !== false && this.c.info.config.printMapsOnExit) this.printExitMaps();
       this.reportLost(true);
       return 0;
     } finally {
+      this.flush(true);
       for (const s of this.semaphores.splice(0)) s.release();
       for (const [s, h] of sigs) process.off(s, h);
       this.reader?.close();
@@ -292,6 +336,13 @@ export class Runtime {
           if (ev.kind === 'clear') m.clear();
           else for (const [k] of m.dump()) m.update(k, Buffer.alloc(m.valueBytes));
         }
+        return;
+      }
+      case 'helper_error': {
+        if (this.opts.noWarnings) return;
+        const ret = Number(d.readBigInt64LE(8));
+        const why = getSystemErrorMap().get(ret)?.[1] ?? 'error';
+        this.err(formatDiagnostic(Diagnostic.warning(`Failed to ${ev.helper}: ${why} (${ret})`, ev.range), this.c.info.source) + '\n');
         return;
       }
       case 'print_value': {

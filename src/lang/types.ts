@@ -112,3 +112,27 @@ export function typeName(t: Ty): string {
       return t.k;
   }
 }
+
+/**
+ * The kernel refuses hash map keys over 512 bytes (MAX_BPF_STACK). A key type over `limit` bytes keeps its
+ * integers and shrinks its strings: the longest ones are cut (to multiples of 8 bytes) until the key fits, so a
+ * key string longer than its share is stored truncated. Undefined when even 8-byte strings do not fit.
+ */
+export function fitKey(t: Ty, limit: number): Ty | undefined {
+  const strs: { size: number }[] = [];
+  const walk = (x: Ty): Ty => {
+    if (x.k === 'str') {
+      const s = { k: 'str' as const, size: x.size };
+      strs.push(s);
+      return s;
+    }
+    return x.k === 'tuple' ? { k: 'tuple', elems: x.elems.map(walk) } : x;
+  };
+  const out = walk(t);
+  while (storageSize(out) > limit) {
+    const longest = strs.reduce<{ size: number } | undefined>((m, s) => (!m || s.size > m.size ? s : m), undefined);
+    if (!longest || longest.size <= 8) return undefined;
+    longest.size = align8(longest.size) - 8;
+  }
+  return out;
+}

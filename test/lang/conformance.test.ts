@@ -7,6 +7,7 @@
  *   PROG p            the program (-e); repeated PROG lines are joined with newlines
  *   ARGS a b          extra CLI arguments, split on spaces, placed before -e (e.g. `-q -f json`); `PARAMS` after it
  *   CMD c             passed as `-c c` (traced command)
+ *   ENV K=V           environment variable for kscope (repeatable)
  *   BEFORE cmd        shell command run (and waited for) before kscope starts
  *   AFTER cmd         shell command started once kscope attached ("Attached" on stderr, or 1 s with -q)
  *   EXPECT t          a stdout line equal to t (surrounding whitespace ignored)
@@ -17,9 +18,10 @@
  *   STDERR_REGEX r    r matches stderr
  *   STDERR_BLOCK t    like EXPECT_BLOCK, on stderr
  *   RETURN_CODE n     exit status (default 0)
- *   TIMEOUT s         seconds before SIGINT (default 5); a case that times out fails unless it says TIMEOUT_OK
+ *   TIMEOUT s         seconds before SIGINT (default 30); a case that times out fails unless it says TIMEOUT_OK
  * In every value, `{{UNIQ}}` is replaced by a token unique to the run, `{{AFTER_PID}}` by the pid of the AFTER shell,
- * and (in PROG/ARGS/CMD, once the BEFORE commands ran) `{{CAT:path}}` by the trimmed contents of file `path`.
+ * and (in PROG/ARGS/CMD, once the BEFORE commands ran) `{{CAT:path}}` by the trimmed contents of file `path`;
+ * in BEFORE, `{{CLI}}` is the compiled kscope CLI (run it with node).
  * Stderr never contains a JS stack trace ("    at "), whatever the case.
  */
 import { test } from 'node:test';
@@ -67,11 +69,12 @@ interface Result {
 async function run(c: Case, uniq: string): Promise<Result> {
   const cat = (v: string) => v.replace(/\{\{CAT:([^}]+)\}\}/g, (_, f: string) => readFileSync(f, 'utf8').trim());
   const get = (k: string) => c.fields.filter(([f]) => f === k).map(([, v]) => cat(v.replaceAll('{{UNIQ}}', uniq)));
-  for (const b of c.fields.filter(([f]) => f === 'BEFORE')) execSync(b[1].replaceAll('{{UNIQ}}', uniq), { stdio: 'ignore', shell: '/bin/sh' });
+  for (const b of c.fields.filter(([f]) => f === 'BEFORE')) execSync(b[1].replaceAll('{{UNIQ}}', uniq).replaceAll('{{CLI}}', cli), { stdio: 'ignore', shell: '/bin/sh' });
   const prog = get('PROG').join('\n');
   const args = [...get('ARGS').flatMap((a) => a.split(' ').filter(Boolean)), ...get('CMD').flatMap((x) => ['-c', x]), ...(prog ? ['-e', prog] : []), ...get('PARAMS').flatMap((a) => a.split(' '))];
-  const timeout = Number(get('TIMEOUT')[0] ?? 5) * 1000;
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const timeout = Number(get('TIMEOUT')[0] ?? 30) * 1000;
+  const env = { ...process.env, ...Object.fromEntries(get('ENV').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) };
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const r: Result = { stdout: '', stderr: '', code: null, timedOut: false };
   const after = get('AFTER');
   let started = false;
