@@ -178,7 +178,8 @@ function processExit(pid: number): Promise<void> {
 function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; release: () => void; kill: () => void } {
   // a simple command is exec'd by the gate shell itself (cpid is the command; uprobes for -c attach to it); shell
   // syntax (;, |, &&, ...) still runs under /bin/sh -c, whose children are not cpid
-  const run = /[;&|<>()`\n]/.test(cmd) ? 'exec /bin/sh -c "$0"' : 'eval "exec $0"';
+  const unquoted = cmd.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '');
+  const run = /[;&|<>()`\n]/.test(unquoted) ? 'exec /bin/sh -c "$0"' : 'eval "exec $0"';
   const child = spawn('/bin/sh', ['-c', `read -r _ <&3; exec 3<&-; ${run}`, cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   if (child.pid === undefined) throw new KscopeError(`cannot run ${cmd}`);
   let running = true;

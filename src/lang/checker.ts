@@ -237,7 +237,7 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
     default:
       if (/^arg\d+$/.test(name)) {
         if (target.provider === 'usdt') return Number(name.slice(3)) < target.args.length ? U64 : `${name}: the USDT probe ${target.name} has ${target.args.length} arguments`;
-        if (!['kprobe', 'uprobe', 'rawtracepoint'].includes(target.provider)) return `the ${name} builtin can only be used with kprobe, uprobe, usdt and rawtracepoint probes`;
+        if (!['kprobe', 'uprobe', 'rawtracepoint', 'fentry', 'fexit'].includes(target.provider)) return `the ${name} builtin can only be used with kprobe, uprobe, usdt and rawtracepoint probes`;
         return U64;
       }
       return `unknown builtin: ${name}`;
