@@ -58,7 +58,9 @@ test('biosnoop --json -Q: each direct read of dd (on the temp dir\'s disk) as R,
     .filter(Boolean)
     .map((l) => JSON.parse(l) as { comm: string; pid: number; t: string; bytes: number; lat_ms: number; que_ms: number; disk: string });
   const mine = events.filter((e) => e.pid === pid);
-  assert.equal(mine.length, N, r.out.slice(0, 2000));
+  // the machine's real disk is shared: a request the block layer requeues or hands to a worker can lose dd as its
+  // submitter (the loop-device test above is exact)
+  assert.ok(mine.length >= N - 2 && mine.length <= N, `${mine.length} of ${N} reads attributed to dd\n${r.out.slice(0, 2000)}`);
   for (const e of mine) {
     assert.equal(e.comm, 'dd');
     assert.equal(e.t, 'R');
