@@ -7,6 +7,8 @@
  */
 import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
+import { isIPv4, isIPv6 } from 'node:net';
+import { constants as osConstants } from 'node:os';
 import { KscopeError } from '../sys/errors.js';
 import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
 import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
@@ -57,6 +59,32 @@ export interface Config {
   helperWarnings: boolean;
   /** --unsafe: system(), cat() and signal() are allowed */
   unsafe: boolean;
+}
+
+/** Map types `let @m = <type>(N)` may declare. */
+const MAP_DECL_TYPES = ['hash', 'lruhash', 'percpuhash', 'percpulruhash'];
+
+/** Functions that need --unsafe. */
+const UNSAFE = new Set(['system', 'cat', 'signal']);
+
+/** A signal number from its name (`SIGKILL`, `KILL`) or number text. */
+export function signalNumber(name: string): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name) > 0 && Number(name) < 65 ? Number(name) : undefined;
+  const n = (osConstants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
+  return n;
+}
+
+/** The bytes of an IPv4 (4) or IPv6 (16) address literal, or undefined. */
+export function ptonBytes(text: string): Buffer | undefined {
+  if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
+  if (!isIPv6(text)) return undefined;
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  const words = (v4 ? text.slice(0, -v4[1]!.length) + '0:0' : text).split('::').map((h) => (h ? h.split(':').map((w) => parseInt(w, 16)) : []));
+  const all = words.length === 2 ? [...words[0]!, ...new Array(8 - words[0]!.length - words[1]!.length).fill(0), ...words[1]!] : words[0]!;
+  const b = Buffer.alloc(16);
+  all.forEach((w, i) => b.writeUInt16BE(w, i * 2));
+  if (v4) Buffer.from(v4[1]!.split('.').map(Number)).copy(b, 12);
+  return b;
 }
 
 /** bpftrace's defaults (current release: max_strlen 1024). */
@@ -469,9 +497,12 @@ export class Typer {
     const modeArg = (a: A.Expr) => (e.name === 'kstack' || e.name === 'ustack') && a.kind === 'ident';
     const args = e.args.map((a) => (a.kind === 'typeof' || a.kind === 'map' || modeArg(a as A.Expr) ? NONE : this.typeOf(a)));
     for (const a of e.args) if (a.kind === 'map' && !this.info.maps.has(a.name)) this.err(`Undefined map: ${a.name}`, a.range);
+    if (UNSAFE.has(e.name) && !this.info.config.unsafe) return this.err(`${e.name}() is an unsafe function being used in safe mode`, e.range);
     switch (e.name) {
+      case 'system':
+      case 'cat':
       case 'printf': {
-        if (!e.args.length || e.args[0]!.kind !== 'string') return this.err('printf() requires a string literal as its first argument', e.range);
+        if (!e.args.length || e.args[0]!.kind !== 'string') return this.err(`${e.name}() requires a string literal as its first argument`, e.range);
         const f = parseFormat((e.args[0] as A.StringLit).value);
         const bad = checkFormat(f, e.args.length - 1);
         if (bad) this.err(bad, e.range);
@@ -530,11 +561,55 @@ export class Typer {
         if (e.args[0]?.kind !== 'string') this.err('kaddr() expects a string literal', e.range);
         return U64;
       case 'strncmp':
-        this.argc(e, 3);
+        if (!this.argc(e, 3)) return NONE;
+        if (args[0]!.k !== 'str' || args[1]!.k !== 'str') return this.err('strncmp() expects two strings and a length', e.range);
+        if (e.args[2]!.kind !== 'int') return this.err('strncmp() length must be an integer literal', e.args[2]!.range);
         return I64;
       case 'strcontains':
-        this.argc(e, 2);
+        if (!this.argc(e, 2)) return NONE;
+        if (args[0]!.k !== 'str') return this.err(`strcontains() expects a string haystack (${typeName(args[0]!)} provided)`, e.range);
+        if (e.args[1]!.kind !== 'string') return this.err('strcontains() needle must be a string literal', e.args[1]!.range);
         return BOOL;
+      case 'has_key': {
+        if (!this.argc(e, 2)) return NONE;
+        const m = e.args[0]!.kind === 'map' ? this.info.maps.get((e.args[0] as A.MapRef).name) : undefined;
+        if (e.args[0]!.kind !== 'map') return this.err('has_key() expects a map as first argument', e.range);
+        if (m && !m.key) return this.err(`has_key() can not be used on a map without keys (${m.name})`, e.range);
+        return BOOL;
+      }
+      case 'len':
+        if (!this.argc(e, 1)) return NONE;
+        if (e.args[0]!.kind !== 'map') return this.err('len() expects a map', e.range);
+        return I64;
+      case 'signal': {
+        if (!this.argc(e, 1)) return NONE;
+        const a = e.args[0]!;
+        if (a.kind === 'string' && signalNumber(a.value) === undefined) return this.err(`signal(): unknown signal ${a.value}`, a.range);
+        if (a.kind !== 'string' && !isInt(args[0]!)) return this.err('signal() expects a signal name or number', a.range);
+        return NONE;
+      }
+      case 'strftime': {
+        if (!this.argc(e, 2)) return NONE;
+        if (e.args[0]!.kind !== 'string') return this.err('strftime() expects a format string literal', e.range);
+        if (!isInt(args[1]!)) return this.err(`strftime() expects an integer timestamp (${typeName(args[1]!)} provided)`, e.args[1]!.range);
+        return { k: 'timestamp', format: (e.args[0] as A.StringLit).value };
+      }
+      case 'buf': {
+        if (!this.argc(e, 1, 2)) return NONE;
+        const t = args[0]!;
+        if (!isInt(t) && t.k !== 'str') return this.err(`buf() expects a pointer or an array (${typeName(t)} provided)`, e.range);
+        const n = e.args[1];
+        if (n && !isInt(args[1]!)) return this.err('buf() length must be an integer', n.range);
+        const size = n?.kind === 'int' ? Number(n.value) : t.k === 'str' ? t.size - 1 : this.info.config.maxStrlen;
+        return { k: 'buf', size: Math.min(size, this.info.config.maxStrlen) };
+      }
+      case 'pton': {
+        if (!this.argc(e, 1)) return NONE;
+        const a = e.args[0]!;
+        const bytes = a.kind === 'string' ? ptonBytes(a.value) : undefined;
+        if (!bytes) return this.err('pton() expects an IPv4 or IPv6 address literal', e.range);
+        return { k: 'str', size: bytes.length };
+      }
       case 'kstack':
       case 'ustack': {
         // kstack([mode][, limit]): mode is bpftrace, perf or raw
@@ -664,6 +739,18 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
         if (pi.probe.predicate) typer.typeOf(pi.probe.predicate);
         checkBlock(pi.probe.body, typer, info, sink, pass === 1 && i === 0);
       });
+    }
+  }
+  for (const d of ast.mapDecls) {
+    const m = info.maps.get(d.map.name);
+    if (!MAP_DECL_TYPES.includes(d.mapType)) diag(Diagnostic.error(`Invalid map type: ${d.mapType} (one of: ${MAP_DECL_TYPES.join(', ')})`, d.range));
+    else if (!m) diag(Diagnostic.warning(`Unused map: ${d.map.name}`, d.range));
+    else {
+      const percpu = m.kind !== 'value';
+      if (percpu !== d.mapType.startsWith('percpu'))
+        diag(Diagnostic.error(`Incompatible map types. Type from declaration: ${d.mapType}. Type from value/key type: ${percpu ? 'percpuhash' : 'hash'}`, d.range));
+      m.declaredType = d.mapType;
+      m.maxEntries = Number(d.maxEntries);
     }
   }
   for (const m of info.maps.values()) {

@@ -20,7 +20,7 @@ import { kallsyms } from '../symbols/kallsyms.js';
 import { ElfFile } from '../symbols/elf.js';
 import type * as A from './ast.js';
 import type { Range } from './source.js';
-import { AGGREGATES, regOffset, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import { AGGREGATES, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import type { Expanded } from './probes.js';
 import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
@@ -40,10 +40,13 @@ export interface MapLayout {
   valueSize: number;
   /** hist/lhist: the user key is followed by a u64 bucket index */
   bucketed: boolean;
+  /** one value per CPU (aggregations) */
+  percpu: boolean;
 }
 
 export type EventDesc =
-  | { kind: 'printf'; text: string; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number }
+  /** printf, and the formatted actions system() (run by /bin/sh) and cat() (print a file) */
+  | { kind: 'printf'; text: string; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number; action?: 'system' | 'cat' }
   | { kind: 'exit' }
   | { kind: 'time'; format?: string }
   | { kind: 'print_map'; map: string }
@@ -81,13 +84,15 @@ export interface Compiled {
 const PERCPU_KINDS = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
 
 function layoutMap(info: MapInfo): MapLayout {
+  const percpu = PERCPU_KINDS.has(info.kind);
   const bucketed = info.kind === 'hist' || info.kind === 'lhist';
   const userKey = info.key ? storageSize(info.key) : bucketed ? 0 : 8;
   const valueSize = info.kind === 'value' ? Math.max(8, storageSize(info.value)) : ['avg', 'stats', 'min', 'max'].includes(info.kind) ? 16 : 8;
   return {
     info,
     slot: { fd: -1, name: info.name === '@' ? 'AT_' : `AT_${info.name.slice(1)}` },
-    type: PERCPU_KINDS.has(info.kind) ? MapType.PERCPU_HASH : MapType.HASH,
+    type: info.declaredType?.includes('lru') ? (percpu ? MapType.LRU_PERCPU_HASH : MapType.LRU_HASH) : percpu ? MapType.PERCPU_HASH : MapType.HASH,
+    percpu,
     keySize: userKey + (bucketed ? 8 : 0),
     valueSize,
     bucketed,
@@ -341,7 +346,16 @@ class ProbeCompiler {
     if (e.kind === 'call') {
       switch (e.name) {
         case 'printf':
+        case 'system':
+        case 'cat':
           return this.printf(e);
+        case 'signal': {
+          const sig = e.args[0] as A.Expr;
+          if (sig.kind === 'string') this.a.mov(R1, signalNumber(sig.value)!);
+          else this.int(sig), this.a.mov(R1, R0);
+          this.a.call('send_signal');
+          return;
+        }
         case 'exit':
           this.event(this.eventId({ kind: 'exit' }), []);
           this.a.ja(this.exitLabel);
@@ -430,7 +444,8 @@ class ProbeCompiler {
       size += storageSize(ty);
       return { ty, off };
     });
-    const id = this.eventId({ kind: 'printf', text: fmt, format: parseFormat(fmt), args: layout, size });
+    const action = e.name === 'system' || e.name === 'cat' ? e.name : undefined;
+    const id = this.eventId({ kind: 'printf', text: fmt, format: parseFormat(fmt), args: layout, size, ...(action ? { action } : {}) });
     this.record(id, size, () => args.forEach((x, i) => this.store(x, { base: R7, off: layout[i]!.off }, tys[i]!)));
   }
 
@@ -582,7 +597,8 @@ class ProbeCompiler {
       a.stx(8, loc.base, loc.off, R0).call('get_current_pid_tgid').rsh(R0, 32).stx(8, loc.base, loc.off + 8, R0);
       return;
     }
-    if (isInt(ty) || ty.k === 'stack') {
+    if (ty.k === 'buf') return this.storeBuf(e as A.Call, loc, ty.size);
+    if (isInt(ty) || ty.k === 'stack' || ty.k === 'timestamp') {
       this.int(e);
       if (ty.k === 'int' && ty.size < 8) this.truncate(ty);
       a.stx(8, loc.base, loc.off, R0);
@@ -601,6 +617,31 @@ class ProbeCompiler {
     const src = this.memOf(e, storageSize(ty));
     if (src) return this.copy(loc, src, storageSize(ty));
     this.err(`cannot use a ${ty.k} value here`, e.range);
+  }
+
+  /** `buf(p[, n])`: the length read (n, at most `size`), then the bytes. */
+  private storeBuf(e: A.Call, loc: Loc, size: number): void {
+    const a = this.a;
+    const src = e.args[0] as A.Expr;
+    const st = this.ty(src);
+    const data = { base: loc.base, off: loc.off + 8 };
+    if (st.k === 'str') {
+      this.storeStr(src, data, Math.min(size + 1, st.size));
+      a.st(8, loc.base, loc.off, Math.min(size, st.size));
+      return;
+    }
+    if (e.args[1]) {
+      // clamp the run-time length to the buffer (the verifier needs the bound)
+      const n = e.args[1] as A.Expr;
+      this.int(n);
+      const ok = a.newLabel('buf_len');
+      a.jle(R0, size, ok).mov(R0, size).label(ok);
+    } else a.mov(R0, size);
+    a.stx(8, loc.base, loc.off, R0);
+    this.int(src);
+    a.mov(R3, R0).ldx(8, R2, loc.base, loc.off).mov(R1, data.base).add(R1, data.off);
+    const user = (st.k === 'ptr' && st.user) || (st.k === 'int' && this.userSpace);
+    this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
   }
 
   /** `ntop([af,] addr)`: the family (AF_INET unless given or a 16-byte address), then the address bytes. */
@@ -630,7 +671,7 @@ class ProbeCompiler {
     }
     if (e.kind === 'map' || e.kind === 'map_access') {
       const m = this.layout(e.kind === 'map' ? e.name : e.map.name, e.range);
-      if (m.type === MapType.PERCPU_HASH) return this.percpuRead(m, e.kind === 'map_access' ? e.key : undefined);
+      if (m.percpu) return this.percpuRead(m, e.kind === 'map_access' ? e.key : undefined);
       const tmp = this.frame.alloc(size);
       const key = this.key(m, e.kind === 'map_access' ? e.key : undefined);
       const miss = this.a.newLabel('miss');
@@ -723,6 +764,12 @@ class ProbeCompiler {
           return;
         }
         if (e.name === 'comm') return this.storeStr({ kind: 'builtin', name: 'comm', range: e.range }, loc, size);
+        if (e.name === 'pton') {
+          const b = Buffer.alloc(Math.ceil(size / 8) * 8);
+          ptonBytes((e.args[0] as A.StringLit).value)!.copy(b);
+          for (let o = 0; o < b.length; o += 4) a.st(4, loc.base, loc.off + o, b.readInt32LE(o));
+          return;
+        }
         break;
       case 'field': {
         const base = this.ty(e.expr);
@@ -1164,9 +1211,27 @@ class ProbeCompiler {
       case 'uptr':
       case 'kptr':
         return this.int(e.args[0] as A.Expr);
+      case 'strftime':
+        return this.int(e.args[1] as A.Expr);
+      case 'has_key': {
+        const m = this.layout((e.args[0] as A.MapRef).name, e.range);
+        this.lookup(m, this.key(m, e.args[1] as A.Expr));
+        this.bool(() => a.jne(R0, 0, this.tmpTrue!));
+        return;
+      }
+      case 'len': {
+        // the kernel's per-map element counter (kfunc, 6.6+)
+        const m = this.layout((e.args[0] as A.MapRef).name, e.range);
+        this.btf ??= Btf.vmlinux();
+        const id = this.btf.findFunc('bpf_map_sum_elem_count');
+        if (id === undefined) this.err('len() needs the bpf_map_sum_elem_count kfunc (Linux 6.6 or later)', e.range);
+        a.ldMapFd(R1, m.slot).callKfunc(id);
+        return;
+      }
       case 'strncmp':
+        return this.strncmp(e);
       case 'strcontains':
-        this.err(`${e.name}() is not supported yet`, e.range);
+        return this.strcontains(e);
       case 'kstack':
       case 'ustack':
         return this.stack(e.name === 'ustack');
@@ -1243,6 +1308,52 @@ class ProbeCompiler {
     }
     this.int(e);
     a.jeq(R0, 0, falseL);
+  }
+
+  /** Stores a string operand in a temporary; returns where, and its size. */
+  private strTemp(e: A.Expr): { loc: Loc; size: number } {
+    const size = (this.ty(e) as { size: number }).size;
+    const loc = this.frame.alloc(size);
+    this.storeStr(e, loc, size);
+    return { loc, size };
+  }
+
+  /** r0 = strncmp(a, b, n): 0 when the first n bytes (up to a NUL) are equal, else 1. */
+  private strncmp(e: A.Call): void {
+    const a = this.a;
+    const l = this.strTemp(e.args[0] as A.Expr);
+    const r = this.strTemp(e.args[1] as A.Expr);
+    const n = Math.min(Number((e.args[2] as A.IntLit).value), l.size, r.size);
+    const differ = a.newLabel('ncmp_ne');
+    const end = a.newLabel('ncmp_end');
+    for (let i = 0; i < n; i++) a.ldx(1, R1, l.loc.base, l.loc.off + i).ldx(1, R2, r.loc.base, r.loc.off + i).jne(R1, R2, differ).jeq(R1, 0, end);
+    a.ja(end).label(differ).mov(R0, 1);
+    const done = a.newLabel('ncmp_done');
+    a.ja(done).label(end).mov(R0, 0).label(done);
+  }
+
+  /**
+   * r0 = whether the string contains the literal needle: a bounded loop over the haystack's start positions, the
+   * needle's bytes compared unrolled.
+   */
+  private strcontains(e: A.Call): void {
+    const a = this.a;
+    const needle = Buffer.from((e.args[1] as A.StringLit).value, 'latin1');
+    const h = this.strTemp(e.args[0] as A.Expr);
+    const found = a.newLabel('sc_found');
+    const none = a.newLabel('sc_none');
+    const done = a.newLabel('sc_done');
+    if (!needle.length) return void a.mov(R0, 1);
+    if (needle.length >= h.size) return void a.mov(R0, 0);
+    const top = a.newLabel('sc_top');
+    const next = a.newLabel('sc_next');
+    // r8 = start index; r3 = &haystack[r8]
+    a.mov(R8, 0).label(top).jge(R8, h.size - needle.length, none);
+    a.mov(R3, h.loc.base).add(R3, h.loc.off).add(R3, R8);
+    a.ldx(1, R1, R3, 0).jeq(R1, 0, none);
+    needle.forEach((c, j) => a.ldx(1, R1, R3, j).jne(R1, c, next));
+    a.ja(found).label(next).add(R8, 1).ja(top);
+    a.label(found).mov(R0, 1).ja(done).label(none).mov(R0, 0).label(done);
   }
 
   /** String ==/!=: byte compare up to the shorter size, stopping at the first NUL. */

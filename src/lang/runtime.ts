@@ -7,6 +7,7 @@ import { BpfMap, MapType } from '../bpf/map.js';
 import { Program, ProgType, VerifierError } from '../bpf/program.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
 import { closeAll } from '../bpf/resources.js';
+import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
 import { readMaps } from '../symbols/procmaps.js';
 import { possibleCpus } from '../bpf/cpus.js';
@@ -311,6 +312,7 @@ export class Runtime {
         const args = ev.args.map((a) => this.decode(a.ty, d, a.off));
         if (this.opts.onPrintf) return this.opts.onPrintf(ev.text, args);
         const text = formatPrintf(ev.format, args);
+        if (ev.action) return this.action(ev.action, text);
         this.out(this.opts.json ? jsonPrintf(text) : text);
         return;
       }
@@ -353,6 +355,28 @@ export class Runtime {
     }
   }
 
+  /** system(): runs the command under /bin/sh and prints its output; cat(): prints the file (max_cat_bytes). */
+  private action(kind: 'system' | 'cat', text: string): void {
+    let out: string;
+    try {
+      if (kind === 'system') out = execFileSync('/bin/sh', ['-c', text], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'latin1' });
+      else {
+        const fd = openSync(text, 'r');
+        try {
+          const b = Buffer.alloc(this.c.info.config.maxCatBytes);
+          out = b.toString('latin1', 0, readSync(fd, b, 0, b.length, null));
+        } finally {
+          closeSync(fd);
+        }
+      }
+    } catch (e) {
+      const x = e as { stdout?: string; message: string };
+      if (kind === 'system' && typeof x.stdout === 'string') out = x.stdout;
+      else return this.err(`WARNING: ${kind}(): ${x.message}\n`);
+    }
+    this.out(this.opts.json ? `${JSON.stringify({ type: kind === 'system' ? 'syscall' : 'cat', data: out })}\n` : out);
+  }
+
   // ------------------------------------------------------------------------------------------------ decoding
 
   decode(ty: Ty, b: Buffer, off: number): Value {
@@ -379,6 +403,12 @@ export class Runtime {
       }
       case 'inet':
         return inetText(b.readBigUInt64LE(off) === 10n ? b.subarray(off + 8, off + 24) : b.subarray(off + 8, off + 12));
+      case 'timestamp':
+        return strftime(ty.format, bootToWall(b.readBigUInt64LE(off)));
+      case 'buf': {
+        const n = Math.min(Number(b.readBigUInt64LE(off)), ty.size);
+        return [...b.subarray(off + 8, off + 8 + n)].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+      }
       case 'ptr':
         return { kind: 'symbolic', text: `0x${b.readBigUInt64LE(off).toString(16)}`, value: b.readBigUInt64LE(off) };
       default:
@@ -431,7 +461,7 @@ export class Runtime {
     const m = this.maps.get(name);
     if (!l || !m) return undefined;
     const { keys, values, count } = m.dumpRaw();
-    const ncpu = l.type === MapType.PERCPU_HASH ? possibleCpus() : 1;
+    const ncpu = l.percpu ? possibleCpus() : 1;
     const stride = Math.ceil(l.valueSize / 8) * 8;
     const userKey = l.keySize - (l.bucketed ? 8 : 0);
     const keyOf = (i: number): Value | undefined => (l.info.key ? this.decode(l.info.key, keys, i * l.keySize) : undefined);
@@ -506,6 +536,49 @@ export class Runtime {
     }
     this.out(this.opts.json ? jsonExit(snaps) : formatExit(snaps));
   }
+}
+
+/**
+ * Wall-clock ns of a boot-time timestamp (`nsecs`): the offset between the clocks is taken once. Node reads
+ * CLOCK_MONOTONIC, which differs from CLOCK_BOOTTIME only by time spent suspended.
+ */
+const wallOffsetNs = BigInt(Date.now()) * 1000000n - process.hrtime.bigint();
+function bootToWall(ns: bigint): bigint {
+  return ns + wallOffsetNs;
+}
+
+/** strftime(3) in local time for the common conversions, plus bpftrace's `%f` (microseconds). */
+export function strftime(format: string, wallNs: bigint): string {
+  const d = new Date(Number(wallNs / 1000000n));
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const conv: Record<string, () => string> = {
+    Y: () => String(d.getFullYear()),
+    y: () => p(d.getFullYear() % 100),
+    m: () => p(d.getMonth() + 1),
+    d: () => p(d.getDate()),
+    e: () => String(d.getDate()).padStart(2, ' '),
+    H: () => p(d.getHours()),
+    I: () => p(d.getHours() % 12 || 12),
+    M: () => p(d.getMinutes()),
+    S: () => p(d.getSeconds()),
+    p: () => (d.getHours() < 12 ? 'AM' : 'PM'),
+    f: () => p(Number((wallNs / 1000n) % 1000000n), 6),
+    j: () => p(Math.floor((d.getTime() - new Date(d.getFullYear(), 0, 1).getTime()) / 86400000) + 1, 3),
+    a: () => days[d.getDay()]!,
+    b: () => months[d.getMonth()]!,
+    s: () => String(Math.floor(d.getTime() / 1000)),
+    z: () => {
+      const o = -d.getTimezoneOffset();
+      return `${o < 0 ? '-' : '+'}${p(Math.floor(Math.abs(o) / 60))}${p(Math.abs(o) % 60)}`;
+    },
+    '%': () => '%',
+  };
+  conv.T = () => `${conv.H!()}:${conv.M!()}:${conv.S!()}`;
+  conv.D = () => `${conv.m!()}/${conv.d!()}/${conv.y!()}`;
+  conv.F = () => `${conv.Y!()}-${conv.m!()}-${conv.d!()}`;
+  return format.replace(/%(.)/g, (all, c: string) => conv[c]?.() ?? all);
 }
 
 /** Known verifier verdicts, in the script's terms. */

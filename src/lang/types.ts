@@ -13,6 +13,10 @@ export type Ty =
   /** an `ntop()` address: the family as a u64, then 16 address bytes (4 used for AF_INET) */
   | { k: 'inet' }
   | { k: 'usym' }
+  /** `strftime(fmt, ns)`: boot-time ns, formatted in user space */
+  | { k: 'timestamp'; format: string }
+  /** `buf(p, n)`: a u64 length, then `size` bytes (printed hex-escaped) */
+  | { k: 'buf'; size: number }
   /**
    * a pointer; `btf` names the pointee struct/union type id in vmlinux BTF when known; `to` is the pointee's BTF
    * type id whatever its kind (for `p[i]`); `user` = user address space
@@ -54,6 +58,9 @@ export function storageSize(t: Ty): number {
     case 'usym':
       // the address, then the tgid whose address space it is in
       return 16;
+    case 'buf':
+      // room for a NUL after the bytes (a string source is copied with its terminator)
+      return 8 + align8(t.size + 1);
     default:
       return 8;
   }
