@@ -17,7 +17,7 @@ import { attachRawTracepoint } from '../bpf/link/raw_tracepoint.js';
 import { attachTracing } from '../bpf/link/tracing.js';
 import { attachKprobe } from '../bpf/link/kprobe.js';
 import type { Link } from '../bpf/link/link.js';
-import { attachUprobe } from '../bpf/link/uprobe.js';
+import { attachUprobe, refCtrSupported } from '../bpf/link/uprobe.js';
 import { progTestRun } from '../sys/bpf.js';
 import { KscopeError } from '../sys/errors.js';
 import { disassemble } from '../asm/disasm.js';
@@ -200,8 +200,10 @@ export class Runtime {
       case 'uretprobe':
         return attachUprobe(prog, { path: t.path, offset: BigInt(t.offset), retprobe: t.provider === 'uretprobe', pid: this.opts.pid });
       case 'usdt': {
-        const link = attachUprobe(prog, { path: t.path, offset: BigInt(t.offset), pid: this.opts.pid });
-        if (t.semaphore) this.semaphores.push(new Semaphore(t.path, t.semaphore, this.opts.pid, p.name));
+        // the kernel raises the semaphore in every process that maps the file (4.20+); older kernels: /proc/PID/mem
+        const kernelRef = t.semaphore !== 0 && refCtrSupported();
+        const link = attachUprobe(prog, { path: t.path, offset: BigInt(t.offset), pid: this.opts.pid, refCtrOffset: kernelRef ? BigInt(t.semaphore) : undefined });
+        if (t.semaphore && !kernelRef) this.semaphores.push(new Semaphore(t.path, t.semaphore, this.opts.pid, p.name, this.err));
         return link;
       }
       case 'profile':
@@ -396,7 +398,7 @@ export class Runtime {
       case 'stack':
         return this.stackValue(b.readBigUInt64LE(off), ty);
       case 'usym':
-        return this.userSym(Number(b.readBigUInt64LE(off + 8)), b.readBigUInt64LE(off), { offset: false });
+        return this.sym.user(Number(b.readBigUInt64LE(off + 8)), b.readBigUInt64LE(off), { offset: false });
       case 'ksym': {
         const loc = this.sym.kernelSymbol(b.readBigUInt64LE(off));
         return loc ? loc.name : `0x${b.readBigUInt64LE(off).toString(16)}`;
@@ -418,15 +420,6 @@ export class Runtime {
 
   private readonly stackCache = new Map<string, StackValue>();
 
-  /** A user address as text; `[unknown]` when the process is gone before it could be symbolised. */
-  private userSym(pid: number, ip: bigint, fmt: { offset?: boolean; module?: boolean }): string {
-    try {
-      return this.sym.user(pid, ip, fmt);
-    } catch {
-      return '[unknown]';
-    }
-  }
-
   private stackValue(v: bigint, ty: Extract<Ty, { k: 'stack' }>): StackValue {
     const { user, mode, limit } = ty;
     const ck = `${v}:${mode}:${limit}`;
@@ -447,7 +440,7 @@ export class Runtime {
           const ip = raw.readBigUInt64LE(i * 8);
           if (!ip) break;
           addrs.push(ip);
-          frames.push(mode === 'raw' ? '' : user ? this.userSym(pid, ip, fmt) : this.sym.kernel(ip, fmt));
+          frames.push(mode === 'raw' ? '' : user ? this.sym.user(pid, ip, fmt) : this.sym.kernel(ip, fmt));
         }
     }
     const s: StackValue = { kind: 'stack', frames, addrs, ...(mode === 'bpftrace' ? {} : { mode }) };
@@ -616,9 +609,9 @@ export { storageSize };
 export type { MapLayout };
 
 /**
- * A USDT semaphore: a u16 in the traced process that `<sys/sdt.h>` code tests before building a probe's arguments.
- * It is raised while the probe is attached by writing the process's memory (/proc/PID/mem), and lowered again on
- * detach. A -c command maps the binary only once it has exec'd: until then it is retried every 5 ms. Without a
+ * A USDT semaphore on kernels whose uprobes lack ref_ctr_offset (before 4.20): a u16 in the traced process that
+ * `<sys/sdt.h>` code tests before building a probe's arguments. It is raised while the probe is attached by writing
+ * the process's memory (/proc/PID/mem), and lowered again on detach. A -c command maps the binary only once it has exec'd: until then it is retried every 5 ms. Without a
  * process (no -p/-c) it cannot be set: the probe then fires only when the program enables it itself.
  */
 class Semaphore {
@@ -630,9 +623,10 @@ class Semaphore {
     private readonly fileOffset: number,
     private readonly pid: number | undefined,
     what: string,
+    warn: (s: string) => void,
   ) {
     if (pid === undefined) {
-      process.stderr.write(`WARNING: ${what} has a semaphore; without -p or -c it stays 0 and the probe may never fire\n`);
+      warn(`WARNING: ${what} has a semaphore; without -p or -c it stays 0 and the probe may never fire\n`);
       return;
     }
     if (this.raise()) return;

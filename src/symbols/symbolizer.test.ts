@@ -51,3 +51,34 @@ test('a C++ function of node itself resolves, demangled', () => {
   assert.equal(new Symbolizer().user(process.pid, m.start + (off - m.offset) + 4), 'node::Start(int, char**)+4');
   assert.equal(new Symbolizer(false).user(process.pid, m.start + (off - m.offset), { offset: false }), '_ZN4node5StartEiPPc');
 });
+
+test('a failed lazy ELF read (the process exited) reopens the file once, else gives null/[unknown] without throwing', async () => {
+  const child = spawn('sleep', ['5']);
+  await once(child, 'spawn');
+  const pid = child.pid!;
+  try {
+    const libc = readMaps(pid).find((m) => /libc[.-]/.test(m.path) && m.perms.startsWith('r-x'));
+    assert.ok(libc, 'sleep maps libc');
+    const elf = ElfFile.open(libc.path);
+    const addr = libc.start + (elf.symbolByName('usleep')!.value - elf.vaddrOfFileOffset(libc.offset)!) + 4;
+    const want = new Symbolizer().userSymbol(pid, addr);
+    assert.ok(want, 'libc address resolves');
+    const orig = ElfFile.prototype.symbolizeName;
+    let fails = 1;
+    ElfFile.prototype.symbolizeName = function (this: ElfFile, ...a: Parameters<ElfFile['symbolizeName']>) {
+      if (fails-- > 0) throw new Error('ENOENT: /proc/PID/root is gone');
+      return orig.apply(this, a);
+    };
+    try {
+      assert.deepEqual(new Symbolizer().userSymbol(pid, addr), want);
+      fails = 1e9;
+      const s = new Symbolizer();
+      assert.equal(s.userSymbol(pid, addr), null);
+      assert.equal(s.user(pid, addr), UNKNOWN);
+    } finally {
+      ElfFile.prototype.symbolizeName = orig;
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+});

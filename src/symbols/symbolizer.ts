@@ -71,9 +71,22 @@ export class Symbolizer {
       i = findMappingIndex(st.maps, a);
     }
     if (i >= 0 && isFileMapping(st.maps[i])) {
-      const f = (st.files[i] ??= this.mappedFile(pid, st.maps[i]));
-      const hit = f.elf?.symbolizeName(a - f.bias);
-      return hit ? { name: this.name(hit.name), offset: hit.offset, module: st.maps[i].path } : null;
+      const m = st.maps[i];
+      let hit: ReturnType<ElfFile['symbolizeName']> | undefined;
+      for (let attempt = 0; ; attempt++) {
+        const f = (st.files[i] ??= this.mappedFile(pid, m));
+        try {
+          hit = f.elf?.symbolizeName(a - f.bias);
+          break;
+        } catch {
+          // ELF sections are read lazily, by path: a /proc/PID/root path is gone once that process has exited.
+          // Open the file again (by another path), once; else the address stays unknown.
+          this.elfs.delete(fileKey(m));
+          st.files[i] = attempt ? { elf: null, bias: 0 } : undefined;
+          if (attempt) return null;
+        }
+      }
+      return hit ? { name: this.name(hit.name), offset: hit.offset, module: m.path } : null;
     }
     return this.jit(pid, st, a);
   }
@@ -105,7 +118,7 @@ export class Symbolizer {
   }
 
   private mappedFile(pid: number, m: Mapping): MappedFile {
-    const key = `${m.dev}:${m.inode}:${m.path}`;
+    const key = fileKey(m);
     let elf = this.elfs.get(key);
     if (elf === undefined) {
       elf = null;
@@ -143,6 +156,11 @@ export class Symbolizer {
     if (d === undefined) this.demangled.set(raw, (d = demangle(raw)));
     return d;
   }
+}
+
+/** Cache key of a mapped file. */
+function fileKey(m: Mapping): string {
+  return `${m.dev}:${m.inode}:${m.path}`;
 }
 
 function format(name: string, offset: number, opts: FormatOptions): string {

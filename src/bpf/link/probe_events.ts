@@ -94,6 +94,8 @@ export interface ProbeTarget {
   offset: bigint;
   /** uprobe: limit to one process (-1: all) */
   pid?: number;
+  /** more config bits for the PMU event (uprobe: ref_ctr_offset) */
+  config?: bigint;
   /** legacy tracefs definition of the same target */
   legacyDef: string;
   what: string;
@@ -112,7 +114,7 @@ export function attachProbe(prog: Program, t: ProbeTarget): Link {
   const fd = perfEventOpen(
     {
       type,
-      config: t.retprobe ? retprobeBit(t.kind) : 0n,
+      config: (t.retprobe ? retprobeBit(t.kind) : 0n) | (t.config ?? 0n),
       config1String: t.target,
       config2: t.offset,
       samplePeriod: 1n,
