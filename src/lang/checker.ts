@@ -526,6 +526,11 @@ export class Typer {
       case 'time':
         this.argc(e, 0, 1);
         return NONE;
+      case 'join':
+        if (!this.argc(e, 1, 2)) return NONE;
+        if (!isInt(args[0]!)) return this.err(`join() expects a pointer to an array of strings (${typeName(args[0]!)} provided)`, e.range);
+        if (e.args[1] && e.args[1].kind !== 'string') return this.err('join() separator must be a string literal', e.args[1].range);
+        return NONE;
       case 'str': {
         if (!this.argc(e, 1, 2)) return NONE;
         const t = args[0]!;

@@ -49,6 +49,8 @@ export type EventDesc =
   | { kind: 'printf'; text: string; format: ParsedFormat; args: { ty: Ty; off: number }[]; size: number; action?: 'system' | 'cat' }
   | { kind: 'exit' }
   | { kind: 'time'; format?: string }
+  /** join(): a u64 count, then JOIN_MAX_ARGS strings of `strSize` bytes */
+  | { kind: 'join'; sep: string; strSize: number }
   | { kind: 'print_map'; map: string }
   | { kind: 'clear' | 'zero'; map: string }
   | { kind: 'print_value'; ty: Ty }
@@ -107,6 +109,9 @@ interface Loc {
 
 const EXIT_ID = 20000;
 export const EVENT_ID_BASE = { printf: 0, exit: EXIT_ID } as const;
+
+/** Most strings join() reads from one array (bpftrace's limit). */
+const JOIN_MAX_ARGS = 16;
 
 /** Values up to this size go on the BPF stack, bigger ones in the heap. */
 const ON_STACK_LIMIT = 64;
@@ -360,6 +365,8 @@ class ProbeCompiler {
           this.event(this.eventId({ kind: 'exit' }), []);
           this.a.ja(this.exitLabel);
           return;
+        case 'join':
+          return this.join(e);
         case 'time': {
           const f = e.args[0];
           this.event(this.eventId({ kind: 'time', format: f?.kind === 'string' ? f.value : undefined }), []);
@@ -432,6 +439,36 @@ class ProbeCompiler {
     const d = this.c.events[id]!;
     if (d.kind === 'print_value') d.ty = tys[0]!;
     this.record(id, size, () => args.forEach((x, i) => this.store(x, { base: R7, off: offs[i]! }, tys[i]!)));
+  }
+
+  /**
+   * join(argv[, sep]): reads up to JOIN_MAX_ARGS string pointers of a NULL-terminated array, each string into the
+   * record; user space prints them joined.
+   */
+  private join(e: A.Call): void {
+    const a = this.a;
+    const arr = e.args[0] as A.Expr;
+    const at = this.ty(arr);
+    const user = (at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace);
+    const strSize = Math.min(this.c.info.config.maxStrlen, 256);
+    const sep = e.args[1] ? (e.args[1] as A.StringLit).value : ' ';
+    const id = this.eventId({ kind: 'join', sep, strSize });
+    const base = this.frame.alloc(8);
+    const ptr = this.frame.alloc(8);
+    this.int(arr);
+    a.stx(8, base.base, base.off, R0);
+    this.record(id, 16 + JOIN_MAX_ARGS * strSize, () => {
+      const done = a.newLabel('join_done');
+      a.st(8, R7, 8, 0);
+      for (let i = 0; i < JOIN_MAX_ARGS; i++) {
+        a.mov(R1, R10).add(R1, ptr.off).mov(R2, 8).ldx(8, R3, base.base, base.off).add(R3, i * 8);
+        a.call(user ? 'probe_read_user' : 'probe_read_kernel');
+        a.jne(R0, 0, done).ldx(8, R3, R10, ptr.off).jeq(R3, 0, done);
+        a.mov(R1, R7).add(R1, 16 + i * strSize).mov(R2, strSize).call(user ? 'probe_read_user_str' : 'probe_read_kernel_str');
+        a.st(8, R7, 8, i + 1);
+      }
+      a.label(done);
+    });
   }
 
   private printf(e: A.Call): void {

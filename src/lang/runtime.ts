@@ -321,6 +321,13 @@ export class Runtime {
       case 'exit':
         this.requestExit();
         return;
+      case 'join': {
+        const n = Number(d.readBigUInt64LE(8));
+        const parts = Array.from({ length: n }, (_, i) => this.decode({ k: 'str', size: ev.strSize }, d, 16 + i * ev.strSize));
+        const text = `${parts.join(ev.sep)}\n`;
+        this.out(this.opts.json ? `${JSON.stringify({ type: 'join', data: text })}\n` : text);
+        return;
+      }
       case 'time': {
         const text = formatTime(ev.format);
         this.out(this.opts.json ? jsonTime(text) : text);
