@@ -879,6 +879,9 @@ function checkStmt(s: A.Stmt, t: Typer, info: ProgramInfo, diag: (d: Diagnostic)
     case 'discard':
       t.typeOf(s.expr);
       return;
+    case 'for_map':
+      diag(Diagnostic.error('for loops over maps are not supported yet: their bpf_for_each_map_elem callback needs BTF func_info, which the program loader does not send', s.range));
+      return;
     default:
       diag(Diagnostic.error(`${s.kind} statements are not supported yet`, s.range));
   }
