@@ -100,17 +100,21 @@ export function mapCreate(a: MapCreateAttr): number {
 }
 
 /**
- * A reusable attr for element operations on one map: key and value Buffers are owned by the object and their
- * addresses are written once, so the hot path is a single syscall with no allocation.
+ * Reusable attrs for element operations on one map: key and value Buffers are owned by the object, and one attr per
+ * operation is filled once (the kernel rejects stray bytes, so operations cannot share one), so the hot path is a
+ * single syscall with no allocation and no field writes.
  */
 export class MapElemAttr {
-  readonly attr = Buffer.alloc(32);
   readonly key: Buffer;
   readonly value: Buffer;
   readonly nextKey: Buffer;
-  private readonly keyAddr: bigint;
-  private readonly valueAddr: bigint;
-  private readonly nextKeyAddr: bigint;
+  private readonly lookupAttr: Buffer;
+  private readonly updateAttr: Buffer;
+  private readonly deleteAttr: Buffer;
+  private readonly nextAttr: Buffer;
+  private readonly firstAttr: Buffer;
+  private readonly lookupDelAttr: Buffer;
+  private readonly popAttr: Buffer;
 
   constructor(
     readonly fd: number,
@@ -121,57 +125,59 @@ export class MapElemAttr {
     this.key = Buffer.alloc(Math.max(keySize, 8));
     this.value = Buffer.alloc(Math.max(valueBytes, 8));
     this.nextKey = Buffer.alloc(Math.max(keySize, 8));
-    this.keyAddr = addressOf(this.key);
-    this.valueAddr = addressOf(this.value);
-    this.nextKeyAddr = addressOf(this.nextKey);
+    const attr = (key: Buffer | null, second: Buffer | null) => {
+      const a = Buffer.alloc(32);
+      a.writeUInt32LE(fd, 0);
+      a.writeBigUInt64LE(ptr(key), 8);
+      a.writeBigUInt64LE(ptr(second), 16);
+      return a;
+    };
+    this.lookupAttr = attr(this.key, this.value);
+    this.updateAttr = attr(this.key, this.value);
+    this.deleteAttr = attr(this.key, null);
+    this.nextAttr = attr(this.key, this.nextKey);
+    this.firstAttr = attr(null, this.nextKey);
+    this.lookupDelAttr = attr(this.key, this.value);
+    this.popAttr = attr(null, this.value);
   }
 
-  private prep(withKey: boolean, second: bigint, flags: bigint): Buffer {
-    const a = this.attr;
-    a.writeUInt32LE(this.fd, 0);
-    a.writeUInt32LE(0, 4);
-    a.writeBigUInt64LE(withKey ? this.keyAddr : 0n, 8);
-    a.writeBigUInt64LE(second, 16);
-    a.writeBigUInt64LE(flags, 24);
-    return a;
+  private run(cmd: number, a: Buffer, op: string): boolean {
+    const r = sysBpf(cmd, a, 32);
+    if (r === -E.ENOENT!) return false;
+    if (r < 0) throw new SysError(op, -r);
+    return true;
   }
 
   /** Looks up `this.key` into `this.value`. Returns false when absent. */
   lookup(flags = 0n): boolean {
-    const r = sysBpf(BPF_CMD.MAP_LOOKUP_ELEM, this.prep(true, this.valueAddr, flags), 32);
-    if (r === -E.ENOENT!) return false;
-    if (r < 0) throw new SysError('BPF_MAP_LOOKUP_ELEM', -r);
-    return true;
+    if (flags) this.lookupAttr.writeBigUInt64LE(flags, 24);
+    try {
+      return this.run(BPF_CMD.MAP_LOOKUP_ELEM, this.lookupAttr, 'BPF_MAP_LOOKUP_ELEM');
+    } finally {
+      if (flags) this.lookupAttr.writeBigUInt64LE(0n, 24);
+    }
   }
 
   /** Looks up and deletes `this.key` into `this.value` (queues/stacks: key unused). */
   lookupAndDelete(withKey = true): boolean {
-    const r = sysBpf(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, this.prep(withKey, this.valueAddr, 0n), 32);
-    if (r === -E.ENOENT!) return false;
-    if (r < 0) throw new SysError('BPF_MAP_LOOKUP_AND_DELETE_ELEM', -r);
-    return true;
+    return this.run(BPF_CMD.MAP_LOOKUP_AND_DELETE_ELEM, withKey ? this.lookupDelAttr : this.popAttr, 'BPF_MAP_LOOKUP_AND_DELETE_ELEM');
   }
 
   /** Writes `this.value` at `this.key`. flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2. */
   update(flags = 0n): void {
-    const r = sysBpf(BPF_CMD.MAP_UPDATE_ELEM, this.prep(true, this.valueAddr, flags), 32);
+    this.updateAttr.writeBigUInt64LE(flags, 24);
+    const r = sysBpf(BPF_CMD.MAP_UPDATE_ELEM, this.updateAttr, 32);
     if (r < 0) throw new SysError('BPF_MAP_UPDATE_ELEM', -r);
   }
 
   /** Deletes `this.key`. Returns false when absent. */
   delete(): boolean {
-    const r = sysBpf(BPF_CMD.MAP_DELETE_ELEM, this.prep(true, 0n, 0n), 32);
-    if (r === -E.ENOENT!) return false;
-    if (r < 0) throw new SysError('BPF_MAP_DELETE_ELEM', -r);
-    return true;
+    return this.run(BPF_CMD.MAP_DELETE_ELEM, this.deleteAttr, 'BPF_MAP_DELETE_ELEM');
   }
 
   /** Writes the key after `this.key` (or the first key when `first`) into `this.nextKey`. False at the end. */
   nextKeyOf(first: boolean): boolean {
-    const r = sysBpf(BPF_CMD.MAP_GET_NEXT_KEY, this.prep(!first, this.nextKeyAddr, 0n), 32);
-    if (r === -E.ENOENT!) return false;
-    if (r < 0) throw new SysError('BPF_MAP_GET_NEXT_KEY', -r);
-    return true;
+    return this.run(BPF_CMD.MAP_GET_NEXT_KEY, first ? this.firstAttr : this.nextAttr, 'BPF_MAP_GET_NEXT_KEY');
   }
 }
 
