@@ -5,25 +5,12 @@ export interface Codec<T> {
   decode(buf: Buffer, off: number): T;
 }
 
-function intCodec(size: 1 | 2 | 4, signed: boolean): Codec<number> {
-  const r = signed ? (['readInt8', 'readInt16LE', '', 'readInt32LE'] as const) : (['readUInt8', 'readUInt16LE', '', 'readUInt32LE'] as const);
-  const w = signed ? (['writeInt8', 'writeInt16LE', '', 'writeInt32LE'] as const) : (['writeUInt8', 'writeUInt16LE', '', 'writeUInt32LE'] as const);
-  const i = size === 4 ? 3 : size - 1;
-  const rd = r[i] as 'readUInt8';
-  const wr = w[i] as 'writeUInt8';
-  return {
-    size,
-    encode: (v, b, o) => void b[wr](v, o),
-    decode: (b, o) => b[rd](o),
-  };
-}
-
-export const u8 = intCodec(1, false);
-export const u16 = intCodec(2, false);
-export const u32 = intCodec(4, false);
-export const i8 = intCodec(1, true);
-export const i16 = intCodec(2, true);
-export const i32 = intCodec(4, true);
+export const u8: Codec<number> = { size: 1, encode: (v, b, o) => void b.writeUInt8(v, o), decode: (b, o) => b.readUInt8(o) };
+export const u16: Codec<number> = { size: 2, encode: (v, b, o) => void b.writeUInt16LE(v, o), decode: (b, o) => b.readUInt16LE(o) };
+export const u32: Codec<number> = { size: 4, encode: (v, b, o) => void b.writeUInt32LE(v, o), decode: (b, o) => b.readUInt32LE(o) };
+export const i8: Codec<number> = { size: 1, encode: (v, b, o) => void b.writeInt8(v, o), decode: (b, o) => b.readInt8(o) };
+export const i16: Codec<number> = { size: 2, encode: (v, b, o) => void b.writeInt16LE(v, o), decode: (b, o) => b.readInt16LE(o) };
+export const i32: Codec<number> = { size: 4, encode: (v, b, o) => void b.writeInt32LE(v, o), decode: (b, o) => b.readInt32LE(o) };
 export const u64: Codec<bigint> = {
   size: 8,
   encode: (v, b, o) => void b.writeBigUInt64LE(v, o),

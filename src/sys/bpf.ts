@@ -5,7 +5,7 @@
  *
  * Layouts are those of include/uapi/linux/bpf.h (offsets checked against kernel 6.18 BTF).
  */
-import { addressOf, E, sysBpf } from './libc.js';
+import { addressOf, E, sysBpf, sysBpfAt } from './libc.js';
 import { SysError } from './errors.js';
 
 export const BPF_CMD = {
@@ -108,13 +108,16 @@ export class MapElemAttr {
   readonly key: Buffer;
   readonly value: Buffer;
   readonly nextKey: Buffer;
-  private readonly lookupAttr: Buffer;
-  private readonly updateAttr: Buffer;
-  private readonly deleteAttr: Buffer;
-  private readonly nextAttr: Buffer;
-  private readonly firstAttr: Buffer;
-  private readonly lookupDelAttr: Buffer;
-  private readonly popAttr: Buffer;
+  /** every attr Buffer, kept referenced: the syscalls get their addresses */
+  private readonly attrs: Buffer[] = [];
+  private readonly lookupAttr: number;
+  private readonly updateAttr: number;
+  private readonly updateFlags: Buffer;
+  private readonly deleteAttr: number;
+  private readonly nextAttr: number;
+  private readonly firstAttr: number;
+  private readonly lookupDelAttr: number;
+  private readonly popAttr: number;
 
   constructor(
     readonly fd: number,
@@ -130,10 +133,12 @@ export class MapElemAttr {
       a.writeUInt32LE(fd, 0);
       a.writeBigUInt64LE(ptr(key), 8);
       a.writeBigUInt64LE(ptr(second), 16);
-      return a;
+      this.attrs.push(a);
+      return Number(addressOf(a));
     };
     this.lookupAttr = attr(this.key, this.value);
     this.updateAttr = attr(this.key, this.value);
+    this.updateFlags = this.attrs[this.attrs.length - 1]!;
     this.deleteAttr = attr(this.key, null);
     this.nextAttr = attr(this.key, this.nextKey);
     this.firstAttr = attr(null, this.nextKey);
@@ -141,21 +146,16 @@ export class MapElemAttr {
     this.popAttr = attr(null, this.value);
   }
 
-  private run(cmd: number, a: Buffer, op: string): boolean {
-    const r = sysBpf(cmd, a, 32);
+  private run(cmd: number, a: number, op: string): boolean {
+    const r = sysBpfAt(cmd, a, 32);
     if (r === -E.ENOENT!) return false;
     if (r < 0) throw new SysError(op, -r);
     return true;
   }
 
   /** Looks up `this.key` into `this.value`. Returns false when absent. */
-  lookup(flags = 0n): boolean {
-    if (flags) this.lookupAttr.writeBigUInt64LE(flags, 24);
-    try {
-      return this.run(BPF_CMD.MAP_LOOKUP_ELEM, this.lookupAttr, 'BPF_MAP_LOOKUP_ELEM');
-    } finally {
-      if (flags) this.lookupAttr.writeBigUInt64LE(0n, 24);
-    }
+  lookup(): boolean {
+    return this.run(BPF_CMD.MAP_LOOKUP_ELEM, this.lookupAttr, 'BPF_MAP_LOOKUP_ELEM');
   }
 
   /** Looks up and deletes `this.key` into `this.value` (queues/stacks: key unused). */
@@ -165,8 +165,8 @@ export class MapElemAttr {
 
   /** Writes `this.value` at `this.key`. flags: BPF_ANY 0, BPF_NOEXIST 1, BPF_EXIST 2. */
   update(flags = 0n): void {
-    this.updateAttr.writeBigUInt64LE(flags, 24);
-    const r = sysBpf(BPF_CMD.MAP_UPDATE_ELEM, this.updateAttr, 32);
+    this.updateFlags.writeBigUInt64LE(flags, 24);
+    const r = sysBpfAt(BPF_CMD.MAP_UPDATE_ELEM, this.updateAttr, 32);
     if (r < 0) throw new SysError('BPF_MAP_UPDATE_ELEM', -r);
   }
 
@@ -230,6 +230,8 @@ export interface ProgLoadAttr {
   name?: string;
   expectedAttachType?: number;
   progBtfFd?: number;
+  /** bpf_func_info records (u32 insn_off, u32 type_id), one per function; needs progBtfFd */
+  funcInfo?: Buffer;
   attachBtfId?: number;
   attachBtfObjFd?: number;
   fdArray?: Buffer;
@@ -260,6 +262,11 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   writeName(attr, 48, a.name);
   attr.writeUInt32LE(a.expectedAttachType ?? 0, 68);
   attr.writeUInt32LE(a.progBtfFd ?? 0, 72);
+  if (a.funcInfo) {
+    attr.writeUInt32LE(8, 76); // func_info_rec_size
+    attr.writeBigUInt64LE(ptr(a.funcInfo), 80);
+    attr.writeUInt32LE(a.funcInfo.length / 8, 88);
+  }
   attr.writeUInt32LE(a.attachBtfId ?? 0, 108);
   attr.writeUInt32LE(a.attachBtfObjFd ?? 0, 112);
   attr.writeBigUInt64LE(ptr(a.fdArray), 120);
@@ -268,6 +275,7 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
   // keep pointees alive until here
   void license.length;
   void a.insns.length;
+  void a.funcInfo?.length;
   return { fd, logTrueSize };
 }
 

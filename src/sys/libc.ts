@@ -24,6 +24,8 @@ const syscall3 = fixed
   ? lib.func('long syscall(long nr, long a, void *b, unsigned long c)')
   : null;
 const syscallV = lib.func('long syscall(long nr, ...)');
+// the same with the attr as a plain address: skips koffi's Buffer-to-pointer conversion on hot paths (~150 ns)
+const syscall3n = fixed ? lib.func('long syscall(long nr, long a, unsigned long b, unsigned long c)') : null;
 const syscall5 = fixed
   ? lib.func('long syscall(long nr, void *a, int b, int c, int d, unsigned long e)')
   : null;
@@ -43,6 +45,15 @@ export function errno(): number {
 /** bpf(cmd, attr, size). Returns the result or -errno. */
 export function sysBpf(cmd: number, attr: Buffer, size: number): number {
   const r = syscall3 ? (syscall3(SYS.bpf, cmd, attr, size) as number) : (syscallV(SYS.bpf, 'int', cmd, 'void *', attr, 'uint', size) as number);
+  return r < 0 ? -koffi.errno() : r;
+}
+
+/**
+ * bpf(cmd, attr, size) with `attr` given by address: for long-lived attr Buffers whose owner keeps them alive (map
+ * element operations). Returns the result or -errno.
+ */
+export function sysBpfAt(cmd: number, attr: number, size: number): number {
+  const r = syscall3n ? (syscall3n(SYS.bpf, cmd, attr, size) as number) : (syscallV(SYS.bpf, 'int', cmd, 'unsigned long', attr, 'uint', size) as number);
   return r < 0 ? -koffi.errno() : r;
 }
 
