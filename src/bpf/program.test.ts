@@ -1,7 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Asm } from '../asm/builder.js';
-import { R0, R1, R2 } from '../asm/opcodes.js';
+import { R0, R1, R2, R3, R4, R10 } from '../asm/opcodes.js';
+import { forEachCallbackBtf } from '../btf/writer.js';
+import { progTestRun } from '../sys/bpf.js';
+import { BpfMap, MapType } from './map.js';
 import { Program, ProgType, VerifierError } from './program.js';
 import { leakCheck } from '../../test/lib/leaks.js';
 
@@ -37,4 +40,28 @@ test('a large verifier log is fetched completely (ENOSPC retry)', () => {
   const p = Program.load({ type: ProgType.TRACEPOINT, insns: a.exit().assemble().bytes, wantLog: true, logLevel: 2 });
   assert.match(p.log, /processed 402 insns/);
   p.close();
+});
+
+test('a bpf_for_each_map_elem callback loads with BTF func_info (and not without)', async () => {
+  const check = leakCheck();
+  const m = BpfMap.raw(MapType.HASH, 8, 8, 8, 'fe_test');
+  for (const [k, v] of [[1n, 10n], [2n, 20n], [3n, 300n]] as const) {
+    const kb = Buffer.alloc(8), vb = Buffer.alloc(8);
+    kb.writeBigUInt64LE(k);
+    vb.writeBigUInt64LE(v);
+    m.update(kb, vb);
+  }
+  // main: ctx sum at fp-8 = 0; for_each(map, cb, &sum, 0); return sum. cb: *ctx += *value; return 0
+  const a = new Asm().st(8, R10, -8, 0).ldMapFd(R1, m.fd).ldFunc(R2, 'cb').mov(R3, R10).add(R3, -8).mov(R4, 0);
+  a.call('for_each_map_elem').ldx(8, R0, R10, -8).exit();
+  const cbAt = a.pc;
+  a.label('cb').ldx(8, R1, R3, 0).ldx(8, R2, R4, 0).add(R2, R1).stx(8, R4, 0, R2).mov(R0, 0).exit();
+  const insns = a.assemble().bytes;
+  assert.throws(() => Program.load({ type: ProgType.RAW_TRACEPOINT, insns, name: 'fe_nobtf' }), /missing btf func_info/);
+  const { btf, funcInfo } = forEachCallbackBtf('fe_main', [{ name: 'cb', insn: cbAt }]);
+  const p = Program.load({ type: ProgType.RAW_TRACEPOINT, insns, name: 'fe', btf, funcInfo });
+  assert.equal(progTestRun(p.fd, Buffer.alloc(8)).retval, 330);
+  p.close();
+  m.close();
+  await check();
 });

@@ -3,9 +3,9 @@
  * log_true_size where the kernel reports it. A rejection throws a VerifierError carrying the log, the errno and the
  * index of the instruction the verifier stopped at.
  */
-import { progLoad } from '../sys/bpf.js';
+import { btfLoad, progLoad } from '../sys/bpf.js';
 import { KscopeError, SysError } from '../sys/errors.js';
-import { E, errnoName, strerror } from '../sys/libc.js';
+import { E, errnoName, strerror, sysClose } from '../sys/libc.js';
 
 const EAGAIN = E.EAGAIN ?? 11;
 import { BpfObject } from './resources.js';
@@ -45,6 +45,12 @@ export interface ProgramSpec {
   logLevel?: number;
   /** always load with a log, to report verifier statistics (`-v`) */
   wantLog?: boolean;
+  /**
+   * Programs with subprograms used as callbacks: a raw BTF blob describing every function and the bpf_func_info
+   * records (u32 insn_off, u32 type_id) naming each one's first instruction (see src/btf/writer.ts).
+   */
+  btf?: Buffer;
+  funcInfo?: Buffer;
 }
 
 /** The verifier (or an earlier check) refused a program. */
@@ -101,6 +107,20 @@ export class Program extends BpfObject {
 
   /** Loads a program or throws VerifierError (with the verifier's log) / SysError. */
   static load(spec: ProgramSpec): Program {
+    if (!spec.btf) return Program.loadWith(spec, undefined);
+    const b = btfLoad(spec.btf);
+    if (b.fd < 0) {
+      const log = btfLoad(spec.btf, 64 * 1024).log.trim().split('\n').slice(-1)[0];
+      throw new KscopeError(`loading the BTF of program ${spec.name || '(anonymous)'} failed: ${errnoName(-b.fd)} (${strerror(-b.fd)})${log ? `: ${log}` : ''}`);
+    }
+    try {
+      return Program.loadWith(spec, b.fd);
+    } finally {
+      sysClose(b.fd); // the program keeps its own reference
+    }
+  }
+
+  private static loadWith(spec: ProgramSpec, btfFd: number | undefined): Program {
     const base = {
       progType: spec.type,
       insns: spec.insns,
@@ -109,6 +129,8 @@ export class Program extends BpfObject {
       expectedAttachType: spec.expectedAttachType,
       attachBtfId: spec.attachBtfId,
       attachBtfObjFd: spec.attachBtfObjFd,
+      progBtfFd: btfFd,
+      funcInfo: spec.funcInfo,
     };
     // the verifier gives up with EAGAIN when a signal is pending (SIGPROF, SIGCHLD, ...): try again, as libbpf does
     const load = (a: Parameters<typeof progLoad>[0]) => {
