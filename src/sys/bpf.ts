@@ -267,11 +267,6 @@ export function progLoad(a: ProgLoadAttr): ProgLoadResult {
     attr.writeBigUInt64LE(ptr(a.funcInfo), 80);
     attr.writeUInt32LE(a.funcInfo.length / 8, 88);
   }
-  if (a.funcInfo) {
-    attr.writeUInt32LE(8, 76); // func_info_rec_size
-    attr.writeBigUInt64LE(ptr(a.funcInfo), 80);
-    attr.writeUInt32LE(a.funcInfo.length / 8, 88);
-  }
   attr.writeUInt32LE(a.attachBtfId ?? 0, 108);
   attr.writeUInt32LE(a.attachBtfObjFd ?? 0, 112);
   attr.writeBigUInt64LE(ptr(a.fdArray), 120);
