@@ -770,6 +770,21 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
   return info;
 }
 
+/**
+ * The type of the variable of `for ($kv : @map)`: the tuple (key, value), the key itself a tuple for multi-key maps.
+ * Aggregations give their value over all CPUs, as reading the map in an expression does.
+ */
+export function forMapType(s: A.ForMap, t: Typer): Ty {
+  const m = t.info.maps.get(s.map.name);
+  if (!m) return t.typeOf(s.map);
+  if (!m.key) {
+    t.diag(Diagnostic.error(`${s.map.name} has no keys: for loops iterate over maps with keys`, s.map.range));
+    return NONE;
+  }
+  const value = t.typeOf(s.map);
+  return value.k === 'none' ? NONE : { k: 'tuple', elems: [m.key, value] };
+}
+
 function checkBlock(b: A.Block, t: Typer, info: ProgramInfo, diag: (d: Diagnostic) => void, final: boolean): void {
   for (const s of b.stmts) checkStmt(s, t, info, diag, final);
 }
@@ -879,9 +894,13 @@ function checkStmt(s: A.Stmt, t: Typer, info: ProgramInfo, diag: (d: Diagnostic)
     case 'discard':
       t.typeOf(s.expr);
       return;
-    case 'for_map':
-      diag(Diagnostic.error('for loops over maps are not supported yet: their bpf_for_each_map_elem callback needs BTF func_info, which the program loader does not send', s.range));
+    case 'for_map': {
+      const ty = forMapType(s, t), prev = t.vars.get(s.variable.name);
+      if (prev && ty.k !== 'none' && !unify(prev, ty)) diag(Diagnostic.error(`${s.variable.name} is already a ${typeName(prev)}, this loop would make it a ${typeName(ty)}: name the loop variable differently`, s.variable.range));
+      t.vars.set(s.variable.name, ty);
+      checkBlock(s.body, t, info, diag, final);
       return;
+    }
     default:
       diag(Diagnostic.error(`${s.kind} statements are not supported yet`, s.range));
   }

@@ -18,9 +18,10 @@ import { X86_64_PT_REGS_OFFSET, type UsdtArg } from '../symbols/usdt.js';
 import { parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import { kallsyms } from '../symbols/kallsyms.js';
 import { ElfFile } from '../symbols/elf.js';
+import { children, type Node } from './ast.js';
 import type * as A from './ast.js';
 import type { Range } from './source.js';
-import { AGGREGATES, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import { AGGREGATES, forMapType, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import type { Expanded } from './probes.js';
 import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
@@ -64,6 +65,8 @@ export interface CompiledProbe {
   expectedAttachType?: number;
   attachBtfId?: number;
   asm: Asm;
+  /** first instruction of each callback subprogram (bpf_for_each_map_elem), ascending */
+  subprogs: number[];
   /** probe's AST, for messages */
   probe: A.Probe;
 }
@@ -116,12 +119,21 @@ const JOIN_MAX_ARGS = 16;
 /** Values up to this size go on the BPF stack, bigger ones in the heap. */
 const ON_STACK_LIMIT = 64;
 
-/** Memory of one program: the 512-byte BPF stack and the heap element (r9), both allocated like stacks. */
+/**
+ * Memory of one function: its BPF stack and the heap element (r9), both allocated like stacks. A callback's stack
+ * shares the 512 bytes with its callers' (the verifier adds up the frames of a call chain, each rounded to 32).
+ */
 class Frame {
   size = 0;
-  heap = 0;
+  /** the most stack bytes in use at any point */
+  max = 0;
   /** heap bytes the program needs (0: no heap lookup at entry) */
   heapMax = 0;
+  constructor(
+    /** stack bytes this function may use */
+    readonly limit = 512,
+    public heap = 0,
+  ) {}
   alloc(bytes: number): Loc {
     const n = Math.ceil(bytes / 8) * 8;
     if (n > ON_STACK_LIMIT) {
@@ -130,11 +142,30 @@ class Frame {
       this.heapMax = Math.max(this.heapMax, this.heap);
       return { base: R9, off };
     }
-    this.size += n;
-    if (this.size > 512) throw new Error('stack');
+    return this.allocStack(n);
+  }
+  /** Stack memory whatever the size (helper arguments that must point to the stack). */
+  allocStack(bytes: number): Loc {
+    this.size += Math.ceil(bytes / 8) * 8;
+    this.max = Math.max(this.max, this.size);
+    if (this.size > this.limit) throw new Error('stack');
     return { base: R10, off: -this.size };
   }
 }
+
+/** A for-over-map body waiting to be emitted as a callback subprogram after the function that calls it. */
+interface PendingCallback {
+  label: Label;
+  loop: A.ForMap;
+  /** the caller's frame (its stack is in use while the callback runs; the callback's heap starts after its heap) */
+  caller: Frame;
+  heapAt: number;
+  /** variables of the caller the body uses: where they are copied in the context struct (stack ones) or shared (heap) */
+  captured: { name: string; ctxOff: number; size: number; loc: Loc }[];
+}
+
+/** Context struct of a for-over-map callback, on the caller's stack: probe context (r6), heap (r9), variables. */
+const CTX_VARS = 16;
 
 const CMP: Record<string, { u: string; s: string; inv: string }> = {
   '==': { u: 'jeq', s: 'jeq', inv: '!=' },
@@ -150,12 +181,22 @@ const fitsImm = (v: bigint) => v >= -(1n << 31n) && v < 1n << 31n;
 /** Compiles one probe body for one target. */
 class ProbeCompiler {
   readonly a = new Asm();
-  readonly frame = new Frame();
-  readonly vars = new Map<string, Loc>();
+  /** the function being emitted: the probe's, or a for-over-map callback's */
+  frame = new Frame();
+  vars = new Map<string, Loc>();
   readonly typer: Typer;
-  private readonly exitLabel: Label;
+  private exitLabel: Label;
   private btf?: Btf;
-  private readonly loops: { brk: Label; cont: Label }[] = [];
+  private loops: { brk: Label; cont: Label }[] = [];
+  /** frame of the probe's main function (its heapMax covers the callbacks') */
+  readonly mainFrame = this.frame;
+  private readonly pending: PendingCallback[] = [];
+  /** labels some jump targets (a callback emits only the exits it needs) */
+  private readonly jumped = new Set<Label>();
+  /** first instruction of each callback */
+  readonly subprogs: number[] = [];
+  /** how often each variable is named in the probe (a callback shares those also named outside its body) */
+  private readonly varRefs: Map<string, number>;
   /** TRACING programs (tp_btf, fentry/fexit) read fields of BTF pointers with plain loads */
   private readonly tracing: boolean;
 
@@ -168,6 +209,7 @@ class ProbeCompiler {
     private readonly withHeap = false,
   ) {
     this.tracing = kind.progType === ProgType.TRACING;
+    this.varRefs = countVars(probe);
     const diags: Diagnostic[] = [];
     this.typer = new Typer(c.info, exp.target, (d) => diags.push(d));
     this.exitLabel = this.a.newLabel('exit');
@@ -213,12 +255,101 @@ class ProbeCompiler {
         this.cond(this.probe.predicate, this.exitLabel);
       }
       this.block(this.probe.body);
+      a.label(this.exitLabel).mov(R0, 0).exit();
+      for (let i = 0; i < this.pending.length; i++) this.callback(this.pending[i]!);
     } catch (e) {
-      if (e instanceof Error && e.message === 'stack') this.err('the probe needs more than the 512 bytes of BPF stack', this.probe.range);
+      if (e instanceof Error && e.message === 'stack') this.err('the probe needs more than the 512 bytes of BPF stack (for loops over maps share it with their callbacks)', this.probe.range);
       throw e;
     }
-    a.label(this.exitLabel).mov(R0, 0).exit();
     return a;
+  }
+
+  /**
+   * `for ($kv : @map) body`: bpf_for_each_map_elem(map, callback, &ctx, 0). The caller's variables the body uses
+   * are copied into the context struct before and back after; the callback returns 1 to stop (break, exit()).
+   */
+  private forMap(s: A.ForMap): void {
+    const a = this.a;
+    const m = this.layout(s.map.name, s.map.range);
+    if (m.bucketed || m.info.kind === 'stats') this.err(`for loops cannot iterate over ${m.info.kind}() maps`, s.map.range);
+    const inBody = countVars(s.body);
+    const captured: PendingCallback['captured'] = [];
+    let size = CTX_VARS;
+    for (const [name, n] of inBody) {
+      if (name === s.variable.name || (this.varRefs.get(name) ?? 0) <= n) continue;
+      const loc = this.vars.get(name)!;
+      const bytes = storageSize(this.typer.vars.get(name)!) || 8;
+      captured.push({ name, ctxOff: loc.base === R10 ? size : -1, size: bytes, loc });
+      if (loc.base === R10) size += bytes;
+    }
+    const ctx = this.frame.allocStack(size);
+    const label = a.newLabel('for_map');
+    this.pending.push({ label, loop: s, caller: this.frame, heapAt: this.frame.heap, captured });
+    a.stx(8, R10, ctx.off, R6);
+    if (this.withHeap) a.stx(8, R10, ctx.off + 8, R9);
+    else a.st(8, R10, ctx.off + 8, 0);
+    const field = (c: PendingCallback['captured'][number]): Loc => ({ base: R10, off: ctx.off + c.ctxOff });
+    for (const c of captured) if (c.ctxOff >= 0) this.copy(field(c), c.loc, c.size);
+    a.ldMapFd(R1, m.slot).ldFunc(R2, label).mov(R3, R10).add(R3, ctx.off).mov(R4, 0).call('for_each_map_elem');
+    for (const c of captured) if (c.ctxOff >= 0) this.copy(c.loc, field(c), c.size);
+  }
+
+  /** Emits a callback: r1 = map, r2 = key, r3 = value, r4 = context struct; returns 0 to go on, 1 to stop. */
+  private callback(p: PendingCallback): void {
+    const a = this.a;
+    const s = p.loop;
+    const m = this.c.maps.get(s.map.name)!;
+    const saved = { frame: this.frame, vars: this.vars, loops: this.loops, exitLabel: this.exitLabel };
+    this.frame = new Frame(p.caller.limit - Math.ceil(p.caller.max / 32) * 32, p.heapAt);
+    this.vars = new Map();
+    const cont = a.newLabel('for_next');
+    const brk = a.newLabel('for_stop');
+    this.loops = [{ brk, cont }];
+    this.exitLabel = brk;
+    this.subprogs.push(a.pc);
+    a.label(p.label).mark(s.range);
+    const ctxPtr = this.frame.allocStack(8);
+    a.stx(8, R10, ctxPtr.off, R4).ldx(8, R6, R4, 0);
+    if (this.withHeap) a.ldx(8, R9, R4, 8);
+    if (this.c.info.config.helperWarnings) a.mov(R7, 0);
+    // the loop variable: (key, value)
+    const kvTy = this.typer.vars.get(s.variable.name) as { k: 'tuple'; elems: Ty[] };
+    const kv = this.frame.alloc(storageSize(kvTy));
+    this.vars.set(s.variable.name, kv);
+    const keySize = storageSize(kvTy.elems[0]!);
+    const value = { base: kv.base, off: kv.off + keySize };
+    this.copy(kv, { base: R2, off: 0 }, keySize);
+    if (m.percpu) this.copy(value, this.percpuRead(m, kv), 8);
+    else this.copy(value, { base: R3, off: 0 }, storageSize(kvTy.elems[1]!));
+    // the body's variables: the caller's through the context struct (heap ones shared in place), the others its own
+    for (const [name] of countVars(s.body)) {
+      if (name === s.variable.name) continue;
+      const c = p.captured.find((x) => x.name === name);
+      if (c && c.ctxOff < 0) this.vars.set(name, c.loc);
+      else this.vars.set(name, this.frame.alloc(storageSize(this.typer.vars.get(name)!) || 8));
+    }
+    const copyCtx = (back: boolean) => {
+      for (const c of p.captured) {
+        if (c.ctxOff < 0) continue;
+        a.ldx(8, R2, R10, ctxPtr.off);
+        const field = { base: R2, off: c.ctxOff };
+        if (back) this.copy(field, this.vars.get(c.name)!, c.size);
+        else this.copy(this.vars.get(c.name)!, field, c.size);
+      }
+    };
+    copyCtx(false);
+    this.block(s.body);
+    // every path writes the variables back, then returns r0 (the verifier refuses unreachable code: emit what is used)
+    const last = s.body.stmts[s.body.stmts.length - 1];
+    const fallsThrough = !last || !(['return', 'break', 'continue'].includes(last.kind) || (last.kind === 'expr_stmt' && last.expr.kind === 'call' && last.expr.name === 'exit'));
+    const done = a.newLabel('for_ret');
+    if (fallsThrough || this.jumped.has(cont)) a.label(cont).mov(R0, 0);
+    a.label(done);
+    copyCtx(true);
+    a.exit();
+    if (this.jumped.has(brk)) a.label(brk).mov(R0, 1).ja(done);
+    this.mainFrame.heapMax = Math.max(this.mainFrame.heapMax, this.frame.heapMax);
+    Object.assign(this, saved);
   }
 
   // ------------------------------------------------------------------------------------------------ statements
@@ -331,20 +462,28 @@ class ProbeCompiler {
       case 'block':
         return this.block(s);
       case 'return':
+        if (this.frame !== this.mainFrame) this.err('return inside a for loop over a map is not supported (its body runs in a callback): use break', s.range);
         a.ja(this.exitLabel);
         return;
       case 'break':
       case 'continue': {
         const l = this.loops[this.loops.length - 1];
         if (!l) this.err(`${s.kind} used outside of a loop`, s.range);
-        a.ja(s.kind === 'break' ? l.brk : l.cont);
+        this.jump(s.kind === 'break' ? l.brk : l.cont);
         return;
       }
       case 'discard':
         return this.exprStmt(s.expr);
+      case 'for_map':
+        return this.forMap(s);
       default:
         this.err(`${s.kind} statements are not supported yet`, s.range);
     }
+  }
+
+  private jump(l: Label): void {
+    this.jumped.add(l);
+    this.a.ja(l);
   }
 
   private exprStmt(e: A.Expr): void {
@@ -363,7 +502,7 @@ class ProbeCompiler {
         }
         case 'exit':
           this.event(this.eventId({ kind: 'exit' }), []);
-          this.a.ja(this.exitLabel);
+          this.jump(this.exitLabel);
           return;
         case 'join':
           return this.join(e);
@@ -708,7 +847,7 @@ class ProbeCompiler {
     }
     if (e.kind === 'map' || e.kind === 'map_access') {
       const m = this.layout(e.kind === 'map' ? e.name : e.map.name, e.range);
-      if (m.percpu) return this.percpuRead(m, e.kind === 'map_access' ? e.key : undefined);
+      if (m.percpu) return this.percpuRead(m, this.key(m, e.kind === 'map_access' ? e.key : undefined));
       const tmp = this.frame.alloc(size);
       const key = this.key(m, e.kind === 'map_access' ? e.key : undefined);
       const miss = this.a.newLabel('miss');
@@ -728,12 +867,11 @@ class ProbeCompiler {
    * The value of a per-CPU aggregation (count/sum/avg/min/max) as bpftrace shows it, reduced over every CPU with
    * map_lookup_percpu_elem; returns the stack slot holding it.
    */
-  private percpuRead(m: MapLayout, keyExpr: A.Expr | undefined): Loc {
+  private percpuRead(m: MapLayout, key: Loc): Loc {
     const a = this.a;
     const kind = m.info.kind;
     const signed = isSigned(m.info.value);
     const acc = this.frame.alloc(16);
-    const key = this.key(m, keyExpr);
     const top = a.newLabel('pcpu');
     const done = a.newLabel('pcpu_done');
     a.st(8, acc.base, acc.off, 0).st(8, acc.base, acc.off + 8, 0).mov(R8, 0);
@@ -1441,6 +1579,9 @@ function collectVars(b: A.Block, t: Typer): void {
         s.then.stmts.forEach(walk);
         if (s.else) s.else.kind === 'if' ? walk(s.else) : s.else.stmts.forEach(walk);
         return;
+      case 'for_map':
+        t.vars.set(s.variable.name, forMapType(s, t));
+        return s.body.stmts.forEach(walk);
       case 'while':
       case 'unroll':
         return s.body.stmts.forEach(walk);
@@ -1451,6 +1592,17 @@ function collectVars(b: A.Block, t: Typer): void {
     }
   };
   b.stmts.forEach(walk);
+}
+
+/** How often each scratch variable is named under `node`. */
+function countVars(node: Node): Map<string, number> {
+  const n = new Map<string, number>();
+  const walk = (x: Node): void => {
+    if (x.kind === 'variable') n.set(x.name, (n.get(x.name) ?? 0) + 1);
+    children(x).forEach(walk);
+  };
+  walk(node);
+  return n;
 }
 
 function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAttachType' | 'attachBtfId'> {
@@ -1509,7 +1661,7 @@ export function generate(info: ProgramInfo): Compiled {
         asm = pc.compile();
         c.heapSize = Math.max(c.heapSize, pc.frame.heapMax);
       }
-      c.probes.push({ name: x.name, expanded: x, asm, probe: pi.probe, ...kind });
+      c.probes.push({ name: x.name, expanded: x, asm, subprogs: pc.subprogs, probe: pi.probe, ...kind });
     }
   }
   return c;

@@ -21,6 +21,7 @@ import { attachUprobe, refCtrSupported } from '../bpf/link/uprobe.js';
 import { progTestRun } from '../sys/bpf.js';
 import { KscopeError } from '../sys/errors.js';
 import { disassemble } from '../asm/disasm.js';
+import { forEachCallbackBtf } from '../btf/writer.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
 import { formatAttachedProbes, formatExit, formatMap, formatPrintf, formatPrintValue, formatTime, formatTotalLost, type MapSnapshot } from '../output/bpftrace.js';
 import { jsonAttachedProbes, jsonExit, jsonMap, jsonPrintf, jsonPrintValue, jsonTime, jsonLostEvents } from '../output/json.js';
@@ -159,6 +160,7 @@ export class Runtime {
         expectedAttachType: p.expectedAttachType,
         attachBtfId: p.attachBtfId,
         wantLog: this.opts.verbose,
+        ...(p.subprogs.length ? funcInfoOf(p) : {}),
       });
       if (this.opts.verbose) this.err(`${prog.stats() ? `verifier: processed ${prog.stats()!.processed} insns` : ''}\n`);
       return prog;
@@ -688,4 +690,10 @@ function mappingBase(pid: number, path: string, off: number): number | undefined
     // the process is gone
   }
   return undefined;
+}
+
+/** BTF and func_info naming a probe's for-over-map callbacks (the verifier needs them for callback subprograms). */
+function funcInfoOf(p: CompiledProbe): { btf: Buffer; funcInfo: Buffer } {
+  const { btf, funcInfo } = forEachCallbackBtf(p.name, p.subprogs.map((insn, i) => ({ name: `for_map_${i + 1}`, insn })));
+  return { btf, funcInfo };
 }
