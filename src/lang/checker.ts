@@ -858,7 +858,12 @@ function checkStmt(s: A.Stmt, t: Typer, info: ProgramInfo, diag: (d: Diagnostic)
           if (!u) diag(Diagnostic.error(`Type mismatch for ${s.target.name}: trying to assign value of type '${typeName(ty)}' when variable already contains a value of type '${typeName(prev)}'`, s.range));
           else t.vars.set(s.target.name, u);
         } else t.vars.set(s.target.name, ty);
-      } else assignMap(s.target, value, t, info, diag);
+      } else {
+        // `@m op= v` on a map nothing assigned yet starts from 0, as bpftrace does: type it by `v` first
+        const name = s.target.kind === 'map' ? s.target.name : s.target.map.name;
+        if (s.op && !info.maps.has(name)) assignMap(s.target, s.value, t, info, diag);
+        assignMap(s.target, value, t, info, diag);
+      }
       return;
     }
     case 'var_decl':
