@@ -57,15 +57,22 @@ export interface Config {
   maxCatBytes: number;
   /** -k: report helper errors (failed reads, map updates) as warnings at run time */
   helperWarnings: boolean;
-  /** --unsafe: system(), cat() and signal() are allowed */
+  /** --unsafe: system() and signal() are allowed */
   unsafe: boolean;
 }
 
 /** Map types `let @m = <type>(N)` may declare. */
 const MAP_DECL_TYPES = ['hash', 'lruhash', 'percpuhash', 'percpulruhash'];
 
-/** Functions that need --unsafe. */
-const UNSAFE = new Set(['system', 'cat', 'signal']);
+/** Functions that need --unsafe (cat() does not, in bpftrace either). */
+const UNSAFE = new Set(['system', 'signal']);
+
+/** bpftrace's wording for a call with `n` arguments where `min`..`max` are accepted. */
+function argCountError(name: string, n: number, min: number, max: number): string {
+  const count = (k: number) => (k === 0 ? 'no arguments' : k === 1 ? 'one argument' : `${k} arguments`);
+  const need = min === max ? `requires ${count(min)}` : n < min ? `requires at least ${count(min)}` : `takes up to ${count(max)}`;
+  return `${name}() ${need} (${n} provided)`;
+}
 
 /** A signal number from its name (`SIGKILL`, `KILL`) or number text. */
 export function signalNumber(name: string): number | undefined {
@@ -481,8 +488,7 @@ export class Typer {
 
   private argc(e: A.Call, min: number, max = min): boolean {
     if (e.args.length < min || e.args.length > max) {
-      const want = min === max ? `${min}` : `${min}-${max}`;
-      this.diag(Diagnostic.error(`${e.name}() requires ${want} argument${want === '1' ? '' : 's'} (${e.args.length} provided)`, e.range));
+      this.diag(Diagnostic.error(argCountError(e.name, e.args.length, min, max), e.range));
       return false;
     }
     return true;
@@ -801,7 +807,7 @@ function assignMap(target: A.MapRef | A.MapAccess, value: A.Expr, t: Typer, info
     kind = value.name as AggKind;
     const args = value.args as A.Expr[];
     const want = { count: [0, 0], sum: [1, 1], avg: [1, 1], min: [1, 1], max: [1, 1], stats: [1, 1], hist: [1, 2], lhist: [4, 4] }[kind];
-    if (args.length < want[0] || args.length > want[1]) diag(Diagnostic.error(`${kind}() requires ${want[0] === want[1] ? want[0] : `${want[0]}-${want[1]}`} argument${want[1] === 1 ? '' : 's'} (${args.length} provided)`, value.range));
+    if (args.length < want[0] || args.length > want[1]) diag(Diagnostic.error(argCountError(kind, args.length, want[0], want[1]), value.range));
     const argTy = args[0] ? t.typeOf(args[0]) : U64;
     if (args[0] && !isInt(argTy) && argTy.k !== 'none') diag(Diagnostic.error(`${kind}() expects an integer argument (${typeName(argTy)} provided)`, args[0].range));
     valueTy = argTy.k === 'int' && argTy.signed ? I64 : U64;
