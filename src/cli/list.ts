@@ -4,14 +4,12 @@
  * (btf_trace_*), fentry/kprobe arguments from BTF function prototypes, uprobe symbols from ELF and USDT probes
  * from `.note.stapsdt`. uprobe and usdt listings need a binary: `-l 'uprobe:/bin/bash:*'`.
  */
-import { readFileSync } from 'node:fs';
 import { Btf } from '../btf/btf.js';
 import { allEvents, globToRegExp, tracepointFormat } from '../btf/tracefs.js';
-import { SOFTWARE_EVENTS } from '../lang/probes.js';
+import { kernelFunctions, SOFTWARE_EVENTS } from '../lang/probes.js';
 import { splitAttachPoint } from '../lang/parser.js';
 import { ElfFile } from '../symbols/elf.js';
 import { resolveBinary } from '../symbols/libs.js';
-import { tracefs } from '../sys/mount.js';
 
 /** One listed probe: its name and, for -lv, its argument lines. */
 interface Listed {
@@ -58,37 +56,12 @@ function funcArgs(b: Btf | undefined, func: string, ret: boolean): string[] {
   return [...f.args.map((a) => decl(b.typeName(a.typeId), a.name)), ...(ret ? [decl(b.typeName(f.returnType), 'retval')] : [])];
 }
 
-/** Kernel functions kprobes can attach to: tracefs' list, else (when it is not readable) kallsyms' text symbols. */
 function kprobes(b: Btf | undefined): Listed[] {
-  let names: string[];
-  try {
-    names = readFileSync(`${tracefs()}/available_filter_functions`, 'utf8').split('\n').map((l) => l.split(' ')[0]!);
-  } catch {
-    names = readFileSync('/proc/kallsyms', 'utf8')
-      .split('\n')
-      .map((l) => l.split(/\s+/))
-      .filter((f) => f[1] === 't' || f[1] === 'T')
-      .map((f) => f[2]!);
-  }
-  const seen = new Set<string>();
-  const out: Listed[] = [];
-  for (const func of names) {
-    if (!func || seen.has(func)) continue;
-    seen.add(func);
-    out.push({ name: `kprobe:${func}`, args: () => funcArgs(b, func, false) });
-  }
-  return out;
+  return kernelFunctions('kprobe').map((func) => ({ name: `kprobe:${func}`, args: () => funcArgs(b, func, false) }));
 }
 
 function fentries(b: Btf | undefined): Listed[] {
-  if (!b) return [];
-  const out: Listed[] = [];
-  for (let id = b.firstId; id < b.nextId; id++) {
-    if (b.kind(id) !== 'func') continue;
-    const func = b.type(id).name;
-    out.push({ name: `fentry:${func}`, args: () => funcArgs(b, func, true) });
-  }
-  return out;
+  return b ? kernelFunctions('fentry').map((func) => ({ name: `fentry:${func}`, args: () => funcArgs(b, func, true) })) : [];
 }
 
 function uprobes(bin: string): Listed[] {

@@ -59,6 +59,8 @@ export interface Config {
   helperWarnings: boolean;
   /** --unsafe: system() and signal() are allowed */
   unsafe: boolean;
+  /** most probes a program may attach (wildcards expanded) */
+  maxProbes: number;
 }
 
 /** Map types `let @m = <type>(N)` may declare. */
@@ -95,10 +97,11 @@ export function ptonBytes(text: string): Buffer | undefined {
 }
 
 /** bpftrace's defaults (current release: max_strlen 1024). */
-export const DEFAULT_CONFIG: Config = { cpid: 0, maxStrlen: 1024, maxMapKeys: 4096, stackLimit: 127, stackMode: 'bpftrace', printMapsOnExit: true, maxCatBytes: 10240, helperWarnings: false, unsafe: false };
+export const DEFAULT_CONFIG: Config = { cpid: 0, maxStrlen: 1024, maxMapKeys: 4096, stackLimit: 127, stackMode: 'bpftrace', printMapsOnExit: true, maxCatBytes: 10240, helperWarnings: false, unsafe: false, maxProbes: 1024 };
 
 /** Config variable names (lower case, without `bpftrace_`; old names too) and the Config field each sets. */
-const CONFIG_KEYS: Record<string, 'maxStrlen' | 'maxMapKeys' | 'stackMode' | 'printMapsOnExit' | 'maxCatBytes'> = {
+const CONFIG_KEYS: Record<string, 'maxStrlen' | 'maxMapKeys' | 'stackMode' | 'printMapsOnExit' | 'maxCatBytes' | 'maxProbes'> = {
+  max_probes: 'maxProbes',
   max_strlen: 'maxStrlen',
   strlen: 'maxStrlen',
   max_map_keys: 'maxMapKeys',
@@ -732,6 +735,9 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
     info.probes.push({ probe: p, targets });
     if (targets.some((t) => t.target.provider !== 'begin' && t.target.provider !== 'end')) info.hasEventProbes = true;
   }
+  const attached = info.probes.reduce((n, pi) => n + pi.targets.filter((t) => t.target.provider !== 'begin' && t.target.provider !== 'end').length, 0);
+  if (attached > config.maxProbes)
+    diag(Diagnostic.error(`Can't attach to ${attached} probes because it exceeds the current limit of ${config.maxProbes} probes. You can increase the limit through the BPFTRACE_MAX_PROBES environment variable, but BE CAREFUL since a high number of probes attached can cause your system to crash.`));
   if (diags.length) throw new CompileError(diags, source);
 
   // Two passes: the first fixes map types from assignments (errors discarded), the second reports. The body is

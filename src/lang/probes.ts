@@ -2,13 +2,15 @@
  * Probe expansion: an attach point as written (`t:syscalls:sys_enter_open*`, `profile:hz:99`, `BEGIN`) becomes
  * one or more concrete attach targets, checked against what this kernel offers.
  */
+import { readFileSync } from 'node:fs';
 import { Btf } from '../btf/btf.js';
 import { globToRegExp, listEvents } from '../btf/tracefs.js';
-import { feature, pickHook } from '../bpf/features.js';
+import { pickHook, whyUnsupported } from '../bpf/features.js';
 import { ElfFile } from '../symbols/elf.js';
 import { resolveBinary } from '../symbols/libs.js';
 import type { UsdtArg } from '../symbols/usdt.js';
 import { KscopeError } from '../sys/errors.js';
+import { tracefs } from '../sys/mount.js';
 import { PERF_COUNT_SW, PERF_TYPE } from '../sys/perf.js';
 import { splitAttachPoint } from './parser.js';
 
@@ -112,10 +114,14 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
       const spec = p[p.length - 1] ?? '';
       const m = /^([^+]+)(?:\+(\d+|0x[0-9a-f]+))?$/i.exec(spec);
       if (!m) return `${ap.provider} probes are ${ap.provider}:<function>`;
-      if (/[*?[]/.test(m[1]!)) return `wildcards in ${ap.provider} probes are not supported yet`;
-      const hook = kernelHook(ap.provider, m[1]!, m[2] !== undefined);
-      if ('error' in hook) return hook.error;
-      return [{ name: `${ap.provider}:${spec}`, target: { provider: hook.provider, func: m[1]!, offset: m[2] ? Number(m[2]) : undefined } }];
+      const [func, offset] = [m[1]!, m[2] !== undefined ? Number(m[2]) : undefined];
+      if (/[*?[]/.test(func)) return kernelWildcard(ap.provider, func, offset);
+      const hook = kernelHook(ap.provider, func, offset !== undefined);
+      if ('why' in hook) {
+        const tp = suggestTracepoint(func, ap.provider === 'kretprobe' || ap.provider === 'fexit');
+        return `${ap.provider}:${func} can not be attached on this kernel (${hook.why})${tp ? `; try ${tp}` : ''}`;
+      }
+      return [{ name: `${ap.provider}:${spec}`, target: { provider: hook.hook, func, offset } }];
     }
     case 'uprobe':
     case 'uretprobe':
@@ -130,11 +136,52 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
 }
 
 /**
- * The hook a kernel function probe uses here: fentry/fexit (typed arguments) when the kernel has trampolines and
- * BTF for the function, else kprobe/kretprobe; a kprobe with an offset stays a kprobe. When neither works, one line
- * saying why, with a tracepoint covering the same event when one is known.
+ * The kernel functions a probe type can name: for fentry/fexit the BTF FUNC names; for kprobes tracefs'
+ * available_filter_functions, else (when it is not readable) kallsyms' text symbols. Each name once, in list order.
  */
-function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func: string, hasOffset: boolean): { provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit' } | { error: string } {
+export function kernelFunctions(kind: 'kprobe' | 'fentry'): string[] {
+  if (kind === 'fentry') {
+    const b = Btf.vmlinux();
+    const out: string[] = [];
+    for (let id = b.firstId; id < b.nextId; id++) if (b.kind(id) === 'func') out.push(b.type(id).name);
+    return [...new Set(out)];
+  }
+  let names: string[];
+  try {
+    names = readFileSync(`${tracefs()}/available_filter_functions`, 'utf8').split('\n').map((l) => l.split(' ')[0]!);
+  } catch {
+    names = readFileSync('/proc/kallsyms', 'utf8')
+      .split('\n')
+      .map((l) => l.split(/\s+/))
+      .filter((f) => f[1] === 't' || f[1] === 'T')
+      .map((f) => f[2]!);
+  }
+  // `.cold` parts of split functions are not function entries
+  return [...new Set(names.filter((n) => n && !/\.cold(\.\d+)?$/.test(n)))];
+}
+
+/**
+ * `kprobe:vfs_*`, `kfunc:tcp_*`: one target per matching kernel function, each with its own hook choice. When a
+ * match can not be attached here, one error for the whole wildcard saying why.
+ */
+function kernelWildcard(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', glob: string, offset: number | undefined): Expanded[] | string {
+  const re = globToRegExp(glob);
+  const funcs = kernelFunctions(provider === 'fentry' || provider === 'fexit' ? 'fentry' : 'kprobe').filter((f) => re.test(f));
+  if (!funcs.length) return `no kernel functions match ${provider}:${glob}`;
+  const out: Expanded[] = [];
+  for (const func of funcs) {
+    const hook = kernelHook(provider, func, offset !== undefined);
+    if ('why' in hook) return `${provider}:${glob} can not be attached on this kernel (${hook.why}; ${funcs.length} functions match)`;
+    out.push({ name: `${provider}:${func}${offset !== undefined ? `+${offset}` : ''}`, target: { provider: hook.hook, func, offset } });
+  }
+  return out;
+}
+
+/**
+ * The hook a kernel function probe uses here: fentry/fexit (typed arguments) when the kernel has trampolines and
+ * BTF for the function, else kprobe/kretprobe; a kprobe with an offset stays a kprobe. When neither works, why.
+ */
+function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func: string, hasOffset: boolean): { hook: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit' } | { why: string } {
   const exit = provider === 'kretprobe' || provider === 'fexit';
   let inBtf = false;
   try {
@@ -144,11 +191,8 @@ function kernelHook(provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit', func:
   }
   const order = hasOffset || !inBtf ? (['kprobe'] as const) : exit ? (['fexit', 'kprobe'] as const) : (['fentry', 'kprobe'] as const);
   const hook = pickHook<'fentry' | 'fexit' | 'kprobe'>(order);
-  if (hook === 'kprobe') return { provider: exit ? 'kretprobe' : 'kprobe' };
-  if (hook) return { provider: hook };
-  const why = order.map((n) => `${n}: ${feature(n).detail}`).join('; ');
-  const tp = suggestTracepoint(func, exit);
-  return { error: `${provider}:${func} can not be attached on this kernel (${why})${tp ? `; try ${tp}` : ''}` };
+  if (hook === 'kprobe') return { hook: exit ? 'kretprobe' : 'kprobe' };
+  return hook ? { hook } : { why: whyUnsupported(order) };
 }
 
 /** Well-known kernel functions and the tracepoint that reports the same event. */
