@@ -7,7 +7,9 @@
  */
 import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
+import { readFileSync, statfsSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { constants as osConstants } from 'node:os';
 import { KscopeError } from '../sys/errors.js';
 import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
@@ -67,7 +69,7 @@ export interface Config {
 const MAP_DECL_TYPES = ['hash', 'lruhash', 'percpuhash', 'percpulruhash'];
 
 /** Functions that need --unsafe (cat() does not, in bpftrace either). */
-const UNSAFE = new Set(['system', 'signal']);
+const UNSAFE = new Set(['system', 'signal', 'override']);
 
 /** bpftrace's wording for a call with `n` arguments where `min`..`max` are accepted. */
 function argCountError(name: string, n: number, min: number, max: number): string {
@@ -81,6 +83,30 @@ export function signalNumber(name: string): number | undefined {
   if (/^\d+$/.test(name)) return Number(name) > 0 && Number(name) < 65 ? Number(name) : undefined;
   const n = (osConstants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
   return n;
+}
+
+const CGROUP2_SUPER_MAGIC = 0x63677270;
+
+/**
+ * `cgroupid(path)`: the id of a cgroup v2 directory, which is its kernfs inode number (what bpf_get_current_cgroup_id
+ * returns, and what name_to_handle_at's handle holds); a message when the path is not a cgroup v2 directory.
+ */
+export function cgroupId(path: string): bigint | string {
+  try {
+    if (statfsSync(path).type !== CGROUP2_SUPER_MAGIC) return `cgroupid(): ${path} is not in a cgroup v2 file system`;
+    return statSync(path, { bigint: true }).ino;
+  } catch (e) {
+    return `cgroupid(): cannot resolve cgroup path ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+}
+
+/** Whether the running kernel's build config (/proc/config.gz) sets `option`; undefined when it is not readable. */
+function kernelConfigHas(option: string): boolean | undefined {
+  try {
+    return new RegExp(`^${option}=[ym]$`, 'm').test(gunzipSync(readFileSync('/proc/config.gz')).toString('latin1'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The bytes of an IPv4 (4) or IPv6 (16) address literal, or undefined. */
@@ -574,6 +600,26 @@ export class Typer {
         this.argc(e, 1);
         if (e.args[0]?.kind !== 'string') this.err('kaddr() expects a string literal', e.range);
         return U64;
+      case 'cgroupid': {
+        if (!this.argc(e, 1)) return NONE;
+        const a = e.args[0]!;
+        if (a.kind !== 'string') return this.err('cgroupid() expects a string literal (a cgroup v2 directory)', e.range);
+        const id = cgroupId(a.value);
+        return typeof id === 'string' ? this.err(id, e.range) : U64;
+      }
+      case 'macaddr': {
+        if (!this.argc(e, 1)) return NONE;
+        const t = args[0]!;
+        if (t.k === 'str' ? t.size < 6 : !isInt(t) && t.k !== 'none') return this.err(`macaddr() expects an array of at least 6 bytes or a pointer (${typeName(t)} provided)`, e.range);
+        return { k: 'macaddr' };
+      }
+      case 'override': {
+        if (!this.argc(e, 1)) return NONE;
+        if (!isInt(args[0]!) && args[0]!.k !== 'none') return this.err(`override() expects an integer return value (${typeName(args[0]!)} provided)`, e.range);
+        if (this.target.provider !== 'kprobe') return this.err('override() can only be used with kprobes', e.range);
+        if (kernelConfigHas('CONFIG_BPF_KPROBE_OVERRIDE') === false) return this.err('override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, which this one is not', e.range);
+        return NONE;
+      }
       case 'strncmp':
         if (!this.argc(e, 3)) return NONE;
         if (args[0]!.k !== 'str' || args[1]!.k !== 'str') return this.err('strncmp() expects two strings and a length', e.range);

@@ -21,7 +21,7 @@ import { ElfFile } from '../symbols/elf.js';
 import { children, type Node } from './ast.js';
 import type * as A from './ast.js';
 import type { Range } from './source.js';
-import { AGGREGATES, forMapType, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import { AGGREGATES, cgroupId, forMapType, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import type { Expanded } from './probes.js';
 import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
@@ -500,6 +500,11 @@ class ProbeCompiler {
           this.a.call('send_signal');
           return;
         }
+        case 'override':
+          // bpf_override_return(regs, rc): the kprobed function returns rc without running
+          this.int(e.args[0] as A.Expr);
+          this.a.mov(R2, R0).mov(R1, R6).call('override_return');
+          return;
         case 'exit':
           this.event(this.eventId({ kind: 'exit' }), []);
           this.jump(this.exitLabel);
@@ -789,6 +794,7 @@ class ProbeCompiler {
     }
     if (ty.k === 'str') return this.storeStr(e, loc, ty.size);
     if (ty.k === 'inet' && e.kind === 'call' && e.name === 'ntop') return this.storeInet(e, loc);
+    if (ty.k === 'macaddr' && e.kind === 'call' && e.name === 'macaddr') return this.storeMac(e, loc);
     // values that already live in memory: variables and map values
     const src = this.memOf(e, storageSize(ty));
     if (src) return this.copy(loc, src, storageSize(ty));
@@ -835,6 +841,23 @@ class ProbeCompiler {
     if (e.args.length === 2) this.int(e.args[0] as A.Expr);
     else a.mov(R0, at.k === 'str' && at.size === 16 ? 10 : 2);
     a.stx(8, loc.base, loc.off, R0);
+  }
+
+  /** `macaddr(addr)`: the first 6 bytes of an array, or 6 bytes read at a pointer, zero-padded to 8. */
+  private storeMac(e: A.Call, loc: Loc): void {
+    const a = this.a;
+    const addr = e.args[0] as A.Expr;
+    const at = this.ty(addr);
+    this.zero(loc, 8);
+    if (at.k === 'str') {
+      const tmp = this.frame.alloc(storageSize(at));
+      this.storeStr(addr, tmp, at.size);
+      a.ldx(4, R0, tmp.base, tmp.off).stx(4, loc.base, loc.off, R0).ldx(2, R0, tmp.base, tmp.off + 4).stx(2, loc.base, loc.off + 4, R0);
+      return;
+    }
+    this.int(addr);
+    a.mov(R3, R0).mov(R2, 6).mov(R1, loc.base).add(R1, loc.off);
+    this.callChecked((at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace) ? 'probe_read_user' : 'probe_read_kernel');
   }
 
   /** A location holding the value of e (variables, map values copied to a temp), or undefined. */
@@ -1374,6 +1397,9 @@ class ProbeCompiler {
         a.ldImm64(R0, BigInt(s.value));
         return;
       }
+      case 'cgroupid':
+        a.ldImm64(R0, cgroupId((e.args[0] as A.StringLit).value) as bigint);
+        return;
       case 'kaddr': {
         const name = (e.args[0] as A.StringLit).value;
         const addr = kallsyms().address(name);

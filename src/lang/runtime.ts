@@ -412,6 +412,8 @@ export class Runtime {
         const loc = this.sym.kernelSymbol(b.readBigUInt64LE(off));
         return loc ? loc.name : `0x${b.readBigUInt64LE(off).toString(16)}`;
       }
+      case 'macaddr':
+        return [...b.subarray(off, off + 6)].map((c) => c.toString(16).toUpperCase().padStart(2, '0')).join(':');
       case 'inet':
         return inetText(b.readBigUInt64LE(off) === 10n ? b.subarray(off + 8, off + 24) : b.subarray(off + 8, off + 12));
       case 'timestamp':

@@ -13,6 +13,8 @@ export type Ty =
   /** an `ntop()` address: the family as a u64, then 16 address bytes (4 used for AF_INET) */
   | { k: 'inet' }
   | { k: 'usym' }
+  /** `macaddr(addr)`: 6 address bytes (in an 8-byte slot), printed `AA:BB:CC:DD:EE:FF` */
+  | { k: 'macaddr' }
   /** `strftime(fmt, ns)`: boot-time ns, formatted in user space */
   | { k: 'timestamp'; format: string }
   /** `buf(p, n)`: a u64 length, then `size` bytes (printed hex-escaped) */
