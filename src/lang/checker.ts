@@ -396,7 +396,12 @@ export class Typer {
       case 'unary': {
         const t = this.typeOf(e.operand);
         if (e.op === '!') return BOOL;
-        if (e.op === '*') return t.k === 'ptr' ? U64 : this.err('Can not dereference a non-pointer', e.range);
+        if (e.op === '*') {
+          // a pointer or an integer address reads a u64 there (bpftrace's rule)
+          if (isInt(t) || t.k === 'none') return U64;
+          if (t.k === 'record') return this.err(`Can not dereference struct/union of type '${vmlinux()?.typeName(t.btf) ?? 'record'}'. It is not a pointer.`, e.range);
+          return this.err(`The dereference operator can not be used on expressions of type '${typeName(t)}'`, e.range);
+        }
         return isInt(t) ? (e.op === '-' ? I64 : t.k === 'bool' ? U64 : t) : this.err(`Invalid operand for '${e.op}': ${typeName(t)}`, e.range);
       }
       case 'incdec': {
@@ -451,7 +456,7 @@ export class Typer {
           }
         }
         if (t.k === 'none') return NONE;
-        return this.err(`Can not access field '${e.field}' on type '${typeName(t)}'`, e.range);
+        return this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.range);
       }
       case 'index': {
         // p[i] on a BTF-typed pointer (e.g. `fdt->fd[$fd]`): the pointee type

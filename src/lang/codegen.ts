@@ -1115,7 +1115,10 @@ class ProbeCompiler {
         if (e.op === '-') a.neg(R0);
         else if (e.op === '~') a.xor(R0, -1);
         else if (e.op === '!') this.bool(() => a.jeq(R0, 0, this.tmpTrue!));
-        else if (e.op === '*') this.deref(8, this.ty(e.operand).k === 'ptr' && (this.ty(e.operand) as { user: boolean }).user);
+        else if (e.op === '*') {
+          const t = this.ty(e.operand);
+          this.deref(8, t.k === 'ptr' ? t.user : this.userSpace);
+        }
         return;
       case 'ternary': {
         const elseL = a.newLabel('telse');
