@@ -28,6 +28,7 @@ export type FeatureName =
   | 'kprobe_multi'
   | 'fentry'
   | 'fexit'
+  | 'iter'
   | 'uprobe'
   | 'perf_event'
   | 'ringbuf'
@@ -50,6 +51,7 @@ const DESCRIPTIONS: Record<FeatureName, string> = {
   kprobe_multi: 'kprobe multi-attach links',
   fentry: 'fentry (BPF trampolines)',
   fexit: 'fexit (BPF trampolines)',
+  iter: 'BPF iterators (iter:task)',
   uprobe: 'uprobes / uretprobes',
   perf_event: 'perf event sampling (cpu-clock)',
   ringbuf: 'BPF ring buffer',
@@ -129,6 +131,11 @@ const PROBES: Record<FeatureName, Probe> = {
   },
   fentry: () => trampoline(AttachType.TRACE_FENTRY),
   fexit: () => trampoline(AttachType.TRACE_FEXIT),
+  iter: () => {
+    const id = btfId((b) => b.findFunc('bpf_iter_task'));
+    if (id === undefined) return { ok: false, detail: 'no bpf_iter_task in kernel BTF (kernel before 5.8?)' };
+    return tryLoad(ProgType.TRACING, { expectedAttachType: AttachType.TRACE_ITER, attachBtfId: id });
+  },
   uprobe: () => {
     if (pmuType('uprobe') === undefined && !legacyAvailable('uprobe'))
       return { ok: false, detail: 'no uprobe PMU and no tracefs uprobe_events (kernel built without CONFIG_UPROBES)' };

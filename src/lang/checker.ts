@@ -296,8 +296,11 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
       }
       return I64;
     }
-    case 'ctx':
-      return { k: 'ptr', user: false };
+    case 'ctx': {
+      // iterators: struct bpf_iter__<name> { meta; <object>; } (ctx->task, ctx->file, ctx->fd, ...)
+      const id = target.provider === 'iter' ? vmlinux()?.find(`bpf_iter__${target.name}`, 'struct') : undefined;
+      return id !== undefined ? { k: 'ptr', btf: id, to: id, user: false } : { k: 'ptr', user: false };
+    }
     default:
       if (/^arg\d+$/.test(name)) {
         if (target.provider === 'usdt') return Number(name.slice(3)) < target.args.length ? U64 : `${name}: the USDT probe ${target.name} has ${target.args.length} arguments`;

@@ -245,8 +245,10 @@ class ProbeCompiler {
         a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.heap).mov(R2, R10).add(R2, k.off).call('map_lookup_elem');
         a.jeq(R0, 0, this.exitLabel).mov(R9, R0);
       }
+      // an iterator's program also runs once after the last object, with a NULL object (ctx's second field)
+      if (this.exp.target.provider === 'iter') a.ldx(8, R0, R6, 8).jeq(R0, 0, this.exitLabel);
       const pid = this.c.info.config.pid;
-      if (pid && !['begin', 'end', 'interval'].includes(this.exp.target.provider)) {
+      if (pid && !['begin', 'end', 'interval', 'iter'].includes(this.exp.target.provider)) {
         // -p PID: every probe fires for that process only
         a.call('get_current_pid_tgid').rsh(R0, 32).jne(R0, pid, this.exitLabel);
       }
@@ -1263,6 +1265,9 @@ class ProbeCompiler {
       case 'jiffies':
         a.call('get_jiffies_64');
         return;
+      case 'ctx':
+        a.mov(R0, R6);
+        return;
       case 'kstack':
       case 'ustack':
         return this.stack(name === 'ustack');
@@ -1651,6 +1656,8 @@ function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAtt
     case 'interval':
     case 'software':
       return { progType: ProgType.PERF_EVENT };
+    case 'iter':
+      return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_ITER, attachBtfId: Btf.vmlinux().findFunc(`bpf_iter_${x.target.name}`) };
     case 'fentry':
     case 'fexit':
       return {

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Btf } from '../btf/btf.js';
 import { globToRegExp, listEvents } from '../btf/tracefs.js';
-import { pickHook, whyUnsupported } from '../bpf/features.js';
+import { has, pickHook, whyUnsupported } from '../bpf/features.js';
 import { ElfFile } from '../symbols/elf.js';
 import { resolveBinary } from '../symbols/libs.js';
 import type { UsdtArg } from '../symbols/usdt.js';
@@ -22,7 +22,9 @@ export type Target =
   | { provider: 'kprobe' | 'kretprobe' | 'fentry' | 'fexit'; func: string; offset?: number }
   /** `offset`: file offset in `path`; `func`: the symbol (what the func builtin shows) */
   | { provider: 'uprobe' | 'uretprobe'; path: string; func: string; offset: number }
-  | { provider: 'usdt'; path: string; name: string; offset: number; semaphore: number; args: UsdtArg[]; func: string };
+  | { provider: 'usdt'; path: string; name: string; offset: number; semaphore: number; args: UsdtArg[]; func: string }
+  /** a BPF iterator over kernel objects (`task`, `task_file`, ...), run once after attaching */
+  | { provider: 'iter'; name: string };
 
 /** A concrete attach point and the name bpftrace would show for it (the `probe` builtin). */
 export interface Expanded {
@@ -130,6 +132,19 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
     case 'usdt':
       if (p.length < 2) return 'usdt probes are usdt:<binary>:[<provider>:]<name>';
       return usdtProbes(p[0]!, p.length > 2 ? p[1]! : '*', p[p.length - 1]!);
+    case 'iter': {
+      if (p.length !== 1) return p.length === 2 ? 'pinned iterators (iter:<name>:<pin>) are not supported' : 'iter probes are iter:<name> (task, task_file, task_vma, ...)';
+      const name = p[0]!;
+      let known = false;
+      try {
+        known = Btf.vmlinux().findFunc(`bpf_iter_${name}`) !== undefined;
+      } catch {
+        // no kernel BTF: the feature check below says so
+      }
+      if (!known && has('btf')) return `iter:${name}: this kernel has no such iterator (no bpf_iter_${name} in its BTF)`;
+      if (!has('iter')) return `iter:${name} can not be attached on this kernel (${whyUnsupported(['iter'])})`;
+      return [{ name: `iter:${name}`, target: { provider: 'iter', name } }];
+    }
     default:
       return `${ap.provider} probes are not supported yet`;
   }

@@ -16,6 +16,7 @@ import { attachPerfEvent } from '../bpf/link/perf_event.js';
 import { attachRawTracepoint } from '../bpf/link/raw_tracepoint.js';
 import { attachTracing } from '../bpf/link/tracing.js';
 import { attachKprobe } from '../bpf/link/kprobe.js';
+import { attachIter, IterLink } from '../bpf/link/iter.js';
 import type { Link } from '../bpf/link/link.js';
 import { attachUprobe, refCtrSupported } from '../bpf/link/uprobe.js';
 import { progTestRun } from '../sys/bpf.js';
@@ -220,6 +221,8 @@ export class Runtime {
       case 'fentry':
       case 'fexit':
         return attachTracing(prog, p.name);
+      case 'iter':
+        return attachIter(prog, p.name);
       default:
         throw new KscopeError(`${p.name}: attaching ${t.provider} probes is not supported yet`);
     }
@@ -239,6 +242,9 @@ export class Runtime {
         if (!this.opts.quiet && this.links.length) this.err(this.opts.json ? jsonAttachedProbes(this.links.length) : formatAttachedProbes(this.links.length));
         this.reader.start();
         this.opts.onAttached?.();
+        // iterators run once, now; a program whose only event probes are iterators is then done
+        for (const l of this.links) if (l instanceof IterLink && !this.exitRequested) l.run(), this.reader.drain();
+        if (others.every((p) => p.expanded.target.provider === 'iter')) this.requestExit();
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           if (this.exitRequested) resolve();
