@@ -784,6 +784,7 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
         r = e instanceof KscopeError ? e.message : String(e);
       }
       if (typeof r === 'string') diag(Diagnostic.error(r, ap.range));
+      else if (r.some((x) => x.target.provider === 'watchpoint') && !config.pid && !config.cpid) diag(Diagnostic.error('watchpoint probes need a process to watch: use -p PID or -c CMD', ap.range));
       else targets.push(...r);
     }
     info.probes.push({ probe: p, targets });

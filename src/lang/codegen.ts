@@ -1655,6 +1655,7 @@ function progTypeFor(x: Expanded): Pick<CompiledProbe, 'progType' | 'expectedAtt
     case 'profile':
     case 'interval':
     case 'software':
+    case 'watchpoint':
       return { progType: ProgType.PERF_EVENT };
     case 'iter':
       return { progType: ProgType.TRACING, expectedAttachType: AttachType.TRACE_ITER, attachBtfId: Btf.vmlinux().findFunc(`bpf_iter_${x.target.name}`) };

@@ -2,10 +2,11 @@
  * Probe expansion: an attach point as written (`t:syscalls:sys_enter_open*`, `profile:hz:99`, `BEGIN`) becomes
  * one or more concrete attach targets, checked against what this kernel offers.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Btf } from '../btf/btf.js';
 import { globToRegExp, listEvents } from '../btf/tracefs.js';
 import { has, pickHook, whyUnsupported } from '../bpf/features.js';
+import { BP_TYPE } from '../bpf/link/watchpoint.js';
 import { ElfFile } from '../symbols/elf.js';
 import { resolveBinary } from '../symbols/libs.js';
 import type { UsdtArg } from '../symbols/usdt.js';
@@ -23,6 +24,8 @@ export type Target =
   /** `offset`: file offset in `path`; `func`: the symbol (what the func builtin shows) */
   | { provider: 'uprobe' | 'uretprobe'; path: string; func: string; offset: number }
   | { provider: 'usdt'; path: string; name: string; offset: number; semaphore: number; args: UsdtArg[]; func: string }
+  /** a hardware breakpoint on `len` bytes at `addr` in the -p/-c process; `type`: HW_BREAKPOINT_R/W/X bits */
+  | { provider: 'watchpoint'; addr: bigint; len: number; type: number }
   /** a BPF iterator over kernel objects (`task`, `task_file`, ...), run once after attaching */
   | { provider: 'iter'; name: string };
 
@@ -132,6 +135,16 @@ export function expandAttachPoint(raw: string, params: readonly string[] = []): 
     case 'usdt':
       if (p.length < 2) return 'usdt probes are usdt:<binary>:[<provider>:]<name>';
       return usdtProbes(p[0]!, p.length > 2 ? p[1]! : '*', p[p.length - 1]!);
+    case 'watchpoint': {
+      if (p.length !== 3) return 'watchpoint probes are watchpoint:<address>:<length>:<mode> (mode: r, w, x or a mix of r and w)';
+      const [addr, len, mode] = p as [string, string, string];
+      if (!ADDR.test(addr)) return `watchpoint: invalid address ${addr}`;
+      if (!['1', '2', '4', '8'].includes(len)) return `watchpoint: invalid length ${len} (1, 2, 4 or 8)`;
+      if (!/^(?:x|[rw]{1,2})$/.test(mode) || new Set(mode).size !== mode.length) return `watchpoint: invalid mode ${mode} (r, w, rw or x)`;
+      const type = [...mode].reduce((t, c) => t | BP_TYPE[c as 'r' | 'w' | 'x'], 0);
+      if (!existsSync('/sys/bus/event_source/devices/breakpoint')) return `watchpoint:${p.join(':')} can not be attached on this kernel (no breakpoint PMU)`;
+      return [{ name: `watchpoint:${p.join(':')}`, target: { provider: 'watchpoint', addr: BigInt(addr), len: Number(len), type } }];
+    }
     case 'iter': {
       if (p.length !== 1) return p.length === 2 ? 'pinned iterators (iter:<name>:<pin>) are not supported' : 'iter probes are iter:<name> (task, task_file, task_vma, ...)';
       const name = p[0]!;

@@ -17,6 +17,7 @@ import { attachRawTracepoint } from '../bpf/link/raw_tracepoint.js';
 import { attachTracing } from '../bpf/link/tracing.js';
 import { attachKprobe } from '../bpf/link/kprobe.js';
 import { attachIter, IterLink } from '../bpf/link/iter.js';
+import { attachWatchpoint } from '../bpf/link/watchpoint.js';
 import type { Link } from '../bpf/link/link.js';
 import { attachUprobe, refCtrSupported } from '../bpf/link/uprobe.js';
 import { progTestRun } from '../sys/bpf.js';
@@ -223,6 +224,8 @@ export class Runtime {
         return attachTracing(prog, p.name);
       case 'iter':
         return attachIter(prog, p.name);
+      case 'watchpoint':
+        return attachWatchpoint(prog, { addr: t.addr, len: t.len, type: t.type, pid: this.opts.pid! }, p.name);
       default:
         throw new KscopeError(`${p.name}: attaching ${t.provider} probes is not supported yet`);
     }
