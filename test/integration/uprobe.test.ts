@@ -45,7 +45,13 @@ function fileOffset(path: string, symbol: string): bigint {
 
 /** The C library the child has mapped. */
 function libcOf(pid: number): string {
-  const m = readMaps(pid).find((x) => /\/libc[.-][^/]*\.so[^/]*$|\/libc\.so\.\d+$/.test(x.path));
+  const find = () => readMaps(pid).find((x) => /\/libc[.-][^/]*\.so[^/]*$|\/libc\.so\.\d+$/.test(x.path));
+  // a child just spawned may not have finished exec and ld.so yet: wait up to 3 s for libc to be mapped
+  let m = find();
+  for (let i = 0; !m && i < 300; i++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    m = find();
+  }
   assert.ok(m, `no libc in /proc/${pid}/maps`);
   return m.path;
 }
