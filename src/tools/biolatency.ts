@@ -154,7 +154,8 @@ ${h.probe(
   'block_rq_complete',
   only(`  $ts = @start[${h.key}];
   if ($ts != 0) {
-    $d = (nsecs - $ts) / ${unit};
+    // unsigned division: kscope divides signed operands with BPF sdiv, which kernels before 6.6 reject
+    $d = (uint64)(nsecs - $ts) / (uint64)${unit};
     @dist${key} = hist($d);
     ${o.extension ? '@total = sum($d); @count = count();' : ''}
     delete(@start[${h.key}]);

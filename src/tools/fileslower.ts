@@ -40,7 +40,8 @@ export function script(o: Opts, minMs: number, hook: 'kprobe' | 'tracepoint'): s
   $s = @start[tid];
   if ($s.0 != 0) {
     delete(@start[tid]);
-    $us = (nsecs - $s.0) / 1000;
+    // unsigned division: kscope divides signed operands with BPF sdiv, which kernels before 6.6 reject
+    $us = (uint64)(nsecs - $s.0) / (uint64)1000;
     if ($us >= ${minMs * 1000}) {
       $d = $s.2->f_path.dentry;
       printf("${EVENT}", ${dir}, tid, comm, ${size}, $us, str($d->d_name.name, ${NAME_MAX}), $d->d_name.len);

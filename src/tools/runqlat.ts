@@ -44,7 +44,8 @@ rawtracepoint:sched_switch {
   if (${prevState} == 0 && ${ok('$prev')}) { @start[$prev->pid] = nsecs; }
   $ts = @start[$next->pid];
   if ($ts != 0) {
-    @dist${key ? `[${key}]` : ''} = hist((nsecs - $ts) / ${unit});
+    // unsigned division: kscope divides signed operands with BPF sdiv, which kernels before 6.6 reject
+    @dist${key ? `[${key}]` : ''} = hist((uint64)(nsecs - $ts) / (uint64)${unit});
     delete(@start[$next->pid]);
   }
 }`;
@@ -70,7 +71,8 @@ tracepoint:sched:sched_switch {
   if (args->prev_state == 0 && $tid != 0${filter}) { @start[$tid] = nsecs; }
   $ts = @start[args->next_pid];
   if ($ts != 0) {
-    @dist${key ? `[${key}]` : ''} = hist((nsecs - $ts) / ${unit});
+    // unsigned division: kscope divides signed operands with BPF sdiv, which kernels before 6.6 reject
+    @dist${key ? `[${key}]` : ''} = hist((uint64)(nsecs - $ts) / (uint64)${unit});
     delete(@start[args->next_pid]);
   }
 }`;
