@@ -1,8 +1,8 @@
 /**
- * tcptop: TCP throughput per connection and process, refreshed every interval like top. Hooks: BCC traces
- * tcp_sendmsg/tcp_recvmsg (fentry/fexit, older versions kprobes); kscope uses the sock:sock_send_length and
- * sock:sock_recv_length tracepoints (fired after every socket send/receive in the caller's context), keeps TCP
- * calls that moved bytes, and reads the connection's addresses and ports from the `struct sock` through BTF.
+ * tcptop: TCP throughput per connection and process, refreshed every interval like top. Hooks: as BCC, fexit on
+ * tcp_sendmsg/tcp_recvmsg where the kernel has BPF trampolines; elsewhere the sock:sock_send_length and
+ * sock:sock_recv_length tracepoints (Linux 6.3+, fired after every socket send/receive in the caller's context). Both
+ * keep TCP calls that moved bytes and read the connection's addresses and ports from the `struct sock` through BTF.
  */
 import { readFileSync } from 'node:fs';
 import { sprintf } from '../output/bcc.js';
@@ -30,15 +30,22 @@ const EXAMPLES = `
 const AF_INET = 2;
 const AF_INET6 = 10;
 const MSG_PEEK = 2;
-const LOSS = 'Bytes are counted at the socket layer (sock_send_length/sock_recv_length tracepoints): TCP data moved without sendmsg/recvmsg (splice from a TCP socket, kTLS, sockmap, MPTCP subflows) is not seen.';
+const LOSS = 'Bytes are counted where TCP sendmsg/recvmsg calls return (fexit on tcp_sendmsg/tcp_recvmsg, else the sock_send_length/sock_recv_length tracepoints): TCP data moved without sendmsg/recvmsg (splice from a TCP socket, kTLS, sockmap, MPTCP subflows) is not seen.';
 /** what `clear` writes on an xterm-like terminal */
 const CLEAR = '\x1b[H\x1b[2J\x1b[3J';
 
-/** The kernel side, in kscope's language: bytes per (pid, comm, family, laddr, lport, raddr, rport), sent and received. */
-export function script(o: Opts): string {
+/**
+ * The kernel side, in kscope's language: bytes per (pid, comm, family, laddr, lport, raddr, rport), sent and received;
+ * `hook` picks fexit on tcp_sendmsg/tcp_recvmsg or the sock tracepoints.
+ */
+export function script(o: Opts, hook: 'fexit' | 'tracepoint'): string {
   const c = '$sk->__sk_common';
-  const filters = ['args->protocol == 6', 'args->ret > 0'];
-  filters.push(o.ipv4 ? `args->family == ${AF_INET}` : o.ipv6 ? `args->family == ${AF_INET6}` : `(args->family == ${AF_INET} || args->family == ${AF_INET6})`);
+  const fexit = hook === 'fexit';
+  const family = fexit ? 'args.sk->__sk_common.skc_family' : 'args->family';
+  const bytes = fexit ? 'retval' : 'args->ret';
+  const filters = [`${bytes} > 0`];
+  if (!fexit) filters.unshift('args->protocol == 6');
+  filters.push(o.ipv4 ? `${family} == ${AF_INET}` : o.ipv6 ? `${family} == ${AF_INET6}` : `(${family} == ${AF_INET} || ${family} == ${AF_INET6})`);
   if (o.pid !== undefined) filters.push(`pid == ${o.pid}`);
   // ports in network byte order; the local port is read from inet_sport, not skc_num, which is zeroed when the
   // connection closes while received data still waits to be read
@@ -46,15 +53,16 @@ export function script(o: Opts): string {
     v6
       ? `pid, comm, ${AF_INET6}, ntop(${AF_INET6}, ${c}.skc_v6_rcv_saddr.in6_u.u6_addr8), $lport, ntop(${AF_INET6}, ${c}.skc_v6_daddr.in6_u.u6_addr8), $dport`
       : `pid, comm, ${AF_INET}, ntop(${c}.skc_rcv_saddr), $lport, ntop(${c}.skc_daddr), $dport`;
-  const probe = (event: string, map: string, extra: string) => `
-tracepoint:sock:${event} /${[...filters, extra].filter(Boolean).join(' && ')}/ {
-  $sk = (struct sock *)args->sk;
+  const probe = (fn: string, event: string, map: string, extra: string) => `
+${fexit ? `kretfunc:${fn}` : `tracepoint:sock:${event}`} /${[...filters, extra].filter(Boolean).join(' && ')}/ {
+  $sk = (struct sock *)${fexit ? 'args.sk' : 'args->sk'};
   $dport = ((${c}.skc_dport & 0xff) << 8) | (${c}.skc_dport >> 8);
-  $sport = ((struct inet_sock *)args->sk)->inet_sport;
+  $sport = ((struct inet_sock *)$sk)->inet_sport;
   $lport = (($sport & 0xff) << 8) | ($sport >> 8);
-  if (args->family == ${AF_INET}) { ${map}[${key(false)}] = sum(args->ret); } else { ${map}[${key(true)}] = sum(args->ret); }
+  if (${family} == ${AF_INET}) { ${map}[${key(false)}] = sum(${bytes}); } else { ${map}[${key(true)}] = sum(${bytes}); }
 }`;
-  return probe('sock_send_length', '@tx', '') + probe('sock_recv_length', '@rx', `(args->flags & ${MSG_PEEK}) == 0`);
+  const peek = `(${fexit ? 'args.flags' : 'args->flags'} & ${MSG_PEEK}) == 0`;
+  return probe('tcp_sendmsg', 'sock_send_length', '@tx', '') + probe('tcp_recvmsg', 'sock_recv_length', '@rx', peek);
 }
 
 interface Conn {
@@ -121,9 +129,8 @@ export const tcptop: Tool = {
     const o = parsed.opts;
     if (o.ipv4 && o.ipv6) throw new UsageError('tcptop: argument -6/--ipv6: not allowed with argument -4/--ipv4');
     const [interval = 1, count] = cmd.processedArgs as [number | undefined, number | undefined];
-    const hook = chooseHook('tcptop', ['fentry', 'kprobe', 'tracepoint'] as const);
-    if (o.verbose)
-      io.err(`tcptop: hooks: tracepoint:sock:sock_send_length, sock:sock_recv_length${hook === 'tracepoint' ? '' : ` — ${hook} exists here, but the tcp_sendmsg/tcp_recvmsg variant is not written yet`}\n`);
+    const hook = chooseHook('tcptop', ['fexit', 'tracepoint'] as const);
+    if (o.verbose) io.err(`tcptop: hooks: ${hook === 'fexit' ? 'kretfunc:tcp_sendmsg, kretfunc:tcp_recvmsg' : 'tracepoint:sock:sock_send_length, sock:sock_recv_length'}\n`);
     let loop: { final(): void } | undefined;
     const report = (sess: Session) => {
       const entries = (m: string) => {
@@ -140,7 +147,7 @@ export const tcptop: Tool = {
       if (!o.nosummary) io.out(sprintf('%-8s loadavg: %s', time, loadavg) + '\n');
       io.out(formatTables(conns));
     };
-    const s = new Session(script(o), {
+    const s = new Session(script(o, hook), {
       io,
       verbose: o.verbose,
       onStart: (sess) => {
