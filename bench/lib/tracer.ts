@@ -23,7 +23,7 @@ export interface Run {
   rssKiB: number;
   stdout: string; // empty when stdout went to a file
   stderr: string;
-  code: number | null;
+  code: number | null; // GNU time's exit code: the tracer's, null when time itself was killed (SIGKILL after the timeout)
 }
 
 /** Median of the finite values (NaN when there are none). */
