@@ -110,7 +110,9 @@ async function scriptCommand(argv: string[]): Promise<number> {
     try {
       text = readFileSync(script, 'utf8');
     } catch (e) {
-      throw new KscopeError(`cannot read script ${script}: ${(e as Error).message}`);
+      // bpftrace's wording: failed to open file 'PATH': No such file or directory
+      const why = /^[A-Z]+: ([^,]+)/.exec((e as Error).message)?.[1] ?? (e as Error).message;
+      throw new KscopeError(`failed to open file '${script}': ${why.charAt(0).toUpperCase()}${why.slice(1)}`);
     }
   } else {
     program.outputHelp();

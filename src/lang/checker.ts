@@ -624,7 +624,7 @@ export class Typer {
       case 'override': {
         if (!this.argc(e, 1)) return NONE;
         if (!isInt(args[0]!) && args[0]!.k !== 'none') return this.err(`override() expects an integer return value (${typeName(args[0]!)} provided)`, e.range);
-        if (this.target.provider !== 'kprobe') return this.err('override() can only be used with kprobes', e.range);
+        if (this.target.provider !== 'kprobe') return this.err('override() can only be used inside kprobes', e.range);
         if (kernelConfigHas('CONFIG_BPF_KPROBE_OVERRIDE') === false) return this.err('override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE, which this one is not', e.range);
         return NONE;
       }
