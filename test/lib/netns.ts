@@ -7,7 +7,8 @@
  *   const cli = ns.client({ addr: '127.0.0.1', port: await srv.port, send: 5000 });
  *   cli.go(); await cli.done; ...; ns.delete();
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { runTool } from './tools.js';
+import { execFileSync } from 'node:child_process';
 import { compileC, GATE, startGated, type GatedChild } from './cc.js';
 
 /**
@@ -168,25 +169,5 @@ export function peerComm(): string {
  * with the exit code and everything printed (so a tool's final Ctrl-C report is included).
  */
 export function traceDuring(tool: string, args: string[], ready: string, during: () => Promise<void>): Promise<{ code: number | null; out: string; err: string }> {
-  const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
-  const p = spawn(process.execPath, [cli, tool, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let started = false;
-  let failure: unknown;
-  p.stderr.on('data', (d: Buffer) => (err += d));
-  p.stdout.on('data', (d: Buffer) => {
-    out += d;
-    if (!started && out.includes(ready)) {
-      started = true;
-      during().then(
-        () => p.kill('SIGINT'),
-        (e: unknown) => {
-          failure = e;
-          p.kill('SIGINT');
-        },
-      );
-    }
-  });
-  return new Promise((resolve, reject) => p.on('close', (code) => (failure ? reject(failure) : resolve({ code, out, err }))));
+  return runTool(tool, args, during, { ready, settleMs: 0 });
 }

@@ -6,9 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** A fresh directory on the temp dir's block device; `cleanup()` removes it. */
 export function scratchDir(): { dir: string; cleanup(): void } {
@@ -44,25 +42,5 @@ export function dd(args: string[]): Promise<number> {
   });
 }
 
-/**
- * Starts `kscope <tool> args`, runs `during` once `o.ready` (or any first line) is out, then sends Ctrl-C (unless
- * `o.interrupt` is false: the tool ends by itself); resolves with its exit code and output.
- */
-export function runTool(tool: string, args: string[], during: () => Promise<unknown>, o: { ready?: string; interrupt?: boolean } = {}): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, [cli, tool, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let started = false;
-  p.stderr.on('data', (d: Buffer) => (err += d));
-  p.stdout.on('data', (d: Buffer) => {
-    out += d;
-    if (!started && (o.ready ? out.includes(o.ready) : out.includes('\n'))) {
-      started = true;
-      void during()
-        .then(() => new Promise((r) => setTimeout(r, 300)))
-        .then(() => o.interrupt !== false && p.kill('SIGINT'));
-    }
-  });
-  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err })));
-}
+export { runTool } from '../lib/tools.js';
 

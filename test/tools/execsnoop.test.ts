@@ -1,3 +1,4 @@
+import { runTool } from '../lib/tools.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,24 +31,7 @@ function exec(path: string, args: string[]): Promise<number> {
   });
 }
 
-/** Starts execsnoop, runs `during` once the header is out, then Ctrl-C; resolves with its exit code and output. */
-function run(args: string[], during: () => Promise<void>): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, [cli, 'execsnoop', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  let started = false;
-  p.stderr.on('data', (d: Buffer) => (err += d));
-  p.stdout.on('data', (d: Buffer) => {
-    out += d;
-    if (!started && out.includes('\n')) {
-      started = true;
-      void during()
-        .then(() => new Promise((r) => setTimeout(r, 300)))
-        .then(() => p.kill('SIGINT'));
-    }
-  });
-  return new Promise((resolve) => p.on('close', (code) => resolve({ code, out, err })));
-}
+const run = (args: string[], during: () => Promise<void>) => runTool('execsnoop', args, during);
 
 const lineWith = (out: string, s: string) => out.split('\n').filter((l) => l.includes(s));
 

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compileC, GATE, startGated } from '../lib/cc.js';
+import { runTool } from '../lib/tools.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -17,23 +18,7 @@ static void *peer(void *arg) { int me = (int)(long)arg;
 int main(int argc, char **argv) { n = atoi(argv[1]); wait_go(); pthread_t a, b;
   pthread_create(&a, 0, peer, (void *)0L); pthread_create(&b, 0, peer, (void *)1L); pthread_join(a, 0); pthread_join(b, 0); return 0; }`;
 
-function run(args: string[], during: () => Promise<void>): Promise<{ code: number | null; out: string; err: string }> {
-  const p = spawn(process.execPath, [cli, 'runqlat', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d: Buffer) => (out += d));
-  p.stderr.on('data', (d: Buffer) => (err += d));
-  return new Promise((resolve) => {
-    let started = false;
-    p.stdout.on('data', () => {
-      if (!started && out.includes('Hit Ctrl-C to end.')) {
-        started = true;
-        void during().then(() => p.kill('SIGINT'));
-      }
-    });
-    p.on('close', (code) => resolve({ code, out, err }));
-  });
-}
+const run = (args: string[], during: () => Promise<void>) => runTool('runqlat', args, during, { ready: 'Hit Ctrl-C to end.', settleMs: 0 });
 
 const ROW = /^\s+(\d+) -> (\d+)\s+: (\d+)\s+\|[*+ ]{40}\|$/;
 
