@@ -112,11 +112,12 @@ test('fileslower -a shows the slow FIFO read and the slow regular-file read with
   const fifo = mine.find((x) => x.file === `kscope-fifo-${process.pid}`);
   assert.ok(fifo, r.out);
   assert.deepEqual([fifo.comm, fifo.dir, fifo.bytes], ['kfslow-test', 'R', 100]);
-  assert.ok(fifo.lat >= 150 && fifo.lat < 5000, `FIFO read latency ${fifo.lat} ms`);
+  // the writer's 150 ms pause starts when the reader opens the FIFO, a moment before its read(): allow 10 ms
+  assert.ok(fifo.lat >= 140 && fifo.lat < 5000, `FIFO read latency ${fifo.lat} ms`);
   const reg = mine.find((x) => x.file === `kscope-fslow-${process.pid}.dat`);
   assert.ok(reg, r.out);
   assert.deepEqual([reg.comm, reg.dir, reg.bytes], ['kfslow-test', 'R', 4096]);
-  assert.ok(reg.lat >= 150 && reg.lat < 5000, `file read latency ${reg.lat} ms`);
+  assert.ok(reg.lat >= 140 && reg.lat < 5000, `file read latency ${reg.lat} ms`);
   assert.ok(reg.time >= fifo.time);
 });
 
@@ -140,7 +141,7 @@ test('fileslower --json prints one object per event, with the documented fields'
       ['kfslow-test', r.pid, 'R', 4096, `kscope-fslow-${process.pid}.dat`],
     ],
   );
-  assert.ok(r.rows.every((x) => x.lat >= 150), r.out);
+  assert.ok(r.rows.every((x) => x.lat >= 140), r.out);
 });
 
 test('fileslower rejects bad flags with one line and exit code 2', () => {
