@@ -1,14 +1,20 @@
 /**
- * tcptop: TCP throughput per connection and process, refreshed every interval like top. Hooks: as BCC, fexit on
- * tcp_sendmsg/tcp_recvmsg where the kernel has BPF trampolines; elsewhere the sock:sock_send_length and
- * sock:sock_recv_length tracepoints (Linux 6.3+, fired after every socket send/receive in the caller's context). Both
- * keep TCP calls that moved bytes and read the connection's addresses and ports from the `struct sock` through BTF.
+ * tcptop: TCP throughput per connection and process, refreshed every interval like top. Hooks: the
+ * sock:sock_send_length and sock:sock_recv_length tracepoints (Linux 6.3+, fired after every socket send/receive in
+ * the caller's context); on older kernels fexit on tcp_sendmsg/tcp_recvmsg, as BCC. Not fexit everywhere: its programs
+ * are preemptible on PREEMPT kernels, and the per-CPU scratch memory holding the large map key is then shared by
+ * interleaved calls (seen on 7.3: bytes credited to another connection). Both keep TCP calls that moved bytes and
+ * read the connection's addresses and ports from the `struct sock` through BTF.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { has } from '../bpf/features.js';
+import { KscopeError } from '../sys/errors.js';
+import { tracefs } from '../sys/mount.js';
 import { sprintf } from '../output/bcc.js';
 import type { MapEntry } from '../output/bpftrace.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   noclear?: boolean;
@@ -129,7 +135,8 @@ export const tcptop: Tool = {
     const o = parsed.opts;
     if (o.ipv4 && o.ipv6) throw new UsageError('tcptop: argument -6/--ipv6: not allowed with argument -4/--ipv4');
     const [interval = 1, count] = cmd.processedArgs as [number | undefined, number | undefined];
-    const hook = chooseHook('tcptop', ['fexit', 'tracepoint'] as const);
+    const hook = existsSync(join(tracefs(), 'events', 'sock', 'sock_send_length')) ? 'tracepoint' : has('fexit') ? 'fexit' : undefined;
+    if (!hook) throw new KscopeError('tcptop: needs the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+) or BPF trampolines (fexit), and this kernel has neither');
     if (o.verbose) io.err(`tcptop: hooks: ${hook === 'fexit' ? 'kretfunc:tcp_sendmsg, kretfunc:tcp_recvmsg' : 'tracepoint:sock:sock_send_length, sock:sock_recv_length'}\n`);
     let loop: { final(): void } | undefined;
     const report = (sess: Session) => {

@@ -3,7 +3,7 @@
  * kprobe/fentry variant chooses it there, says so with --verbose, and reports the same real activity with the same
  * fields as the host tests in test/tools/ see through tracepoints. The tools without such a variant name the same
  * hooks as on a kernel without kprobes (tcpconnect, which says its kprobe variant is not written yet, also shows a
- * loopback connect).
+ * loopback connect). tcptop takes fexit only where its tracepoints are missing: the 6.1 kernel of the matrix.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -165,7 +165,8 @@ test('tcpconnect names its tracepoint (it has no kprobe variant yet) and shows a
   assert.deepEqual(rows, [`${pad(x!.client.pid, 7)} ${pad(peerComm().slice(0, 12), 12)} 4  ${pad('127.0.0.1', 16)} ${pad('127.0.0.1', 16)} ${pad(x!.port, 6)} `], r.out);
 });
 
-test('tcptop uses fexit on tcp_sendmsg/tcp_recvmsg and shows both ends of IPv4 and IPv6 loopback connections with RX_KB/TX_KB', SLOW, async () => {
+test('tcptop uses fexit on tcp_sendmsg/tcp_recvmsg where the sock tracepoints are missing (before 6.3) and shows both ends of IPv4 and IPv6 loopback connections with RX_KB/TX_KB', SLOW, async () => {
+  const fexit = !existsSync('/sys/kernel/tracing/events/sock/sock_send_length');
   const ends = [
     { addr: '127.0.0.1', up: 300000, down: 50000, w: 21, x: undefined as Awaited<ReturnType<typeof exchange>> | undefined },
     { addr: '::1', up: 200000, down: 70000, w: 32, x: undefined as Awaited<ReturnType<typeof exchange>> | undefined },
@@ -175,7 +176,7 @@ test('tcptop uses fexit on tcp_sendmsg/tcp_recvmsg and shows both ends of IPv4 a
   });
   for (const e of ends) e.x?.client.child.end();
   assert.equal(r.code, 0, r.err);
-  assert.equal(hooksLine('tcptop', r.err), 'tcptop: hooks: kretfunc:tcp_sendmsg, kretfunc:tcp_recvmsg');
+  assert.equal(hooksLine('tcptop', r.err), `tcptop: hooks: ${fexit ? 'kretfunc:tcp_sendmsg, kretfunc:tcp_recvmsg' : 'tracepoint:sock:sock_send_length, sock:sock_recv_length'}`);
   const kb = (n: number) => String(Math.floor(n / 1024)).padStart(6);
   for (const { addr, up, down, w, x } of ends) {
     const { client, srvPid, port, lport } = x!;
