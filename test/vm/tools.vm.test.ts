@@ -65,14 +65,17 @@ function insmod(name: string): void {
   rmSync(tmp);
 }
 
-/** A reader whose 100-byte FIFO read waits ~150 ms: the writer (a forked child) opens the FIFO, pauses, then writes. */
+/**
+ * A reader whose 100-byte FIFO read waits ~200 ms: the writer (a forked child) opens the FIFO, pauses, then writes. The
+ * pause starts when both ends are open, a little before the read does, so the read waits a little less.
+ */
 const FIFO_READER = `${GATE}
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 int main(int argc, char **argv) { prctl(PR_SET_NAME, "kfslow-vm"); char buf[100];
   wait_go();
-  if (fork() == 0) { int w = open(argv[1], O_WRONLY); usleep(150000); if (write(w, "hello", 5) != 5) _exit(1); _exit(0); }
+  if (fork() == 0) { int w = open(argv[1], O_WRONLY); usleep(200000); if (write(w, "hello", 5) != 5) _exit(1); _exit(0); }
   int r = open(argv[1], O_RDONLY); if (read(r, buf, sizeof buf) != 5) return 1; wait(0); return 0; }`;
 
 test('fileslower uses kprobes on vfs_read/vfs_write and shows a slow FIFO read with -a: comm, tid, R, bytes, latency >= 150 ms, file name', SLOW, async () => {
