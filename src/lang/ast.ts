@@ -103,6 +103,8 @@ export interface Binary extends NodeBase {
   op: BinaryOp;
   left: Expr;
   right: Expr;
+  /** where the operator itself stands (absent for the binary of a compound assignment) */
+  opRange?: Range;
 }
 /** `!e`, `~e`, `-e`, `*e` (dereference). */
 export interface Unary extends NodeBase {

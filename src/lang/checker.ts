@@ -393,6 +393,11 @@ export class Typer {
         }
         if (!isInt(l) || !isInt(r)) return l.k === 'none' || r.k === 'none' ? NONE : this.err(`Type mismatch for '${e.op}': ${typeName(l)} and ${typeName(r)}`, e.range);
         if (l.k === 'ptr' && (e.op === '+' || e.op === '-')) return l;
+        // BPF divides unsigned (sdiv/smod only exist from 6.6), as bpftrace does: a non-negative literal is no
+        // signed operand, anything else signed gets bpftrace's warning
+        const signedOperand = (x: A.Expr, t: Ty) => t.k === 'int' && t.signed && !(x.kind === 'int' && x.value >= 0n);
+        if ((e.op === '/' || e.op === '%') && (signedOperand(e.left, l) || signedOperand(e.right, r)))
+          this.diag(Diagnostic.warning(`signed operands for '${e.op}' can lead to undefined behavior (cast to unsigned to silence warning)`, e.opRange ?? e.range));
         const signed = (l.k === 'int' && l.signed) || (r.k === 'int' && r.signed) || e.op === '-';
         return signed ? I64 : U64;
       }

@@ -211,7 +211,7 @@ class ProbeCompiler {
     this.tracing = kind.progType === ProgType.TRACING;
     this.varRefs = countVars(probe);
     const diags: Diagnostic[] = [];
-    this.typer = new Typer(c.info, exp.target, (d) => diags.push(d));
+    this.typer = new Typer(c.info, exp.target, (d) => d.severity === 'error' && diags.push(d));
     this.exitLabel = this.a.newLabel('exit');
     // learn every variable's final type, then give each a stack slot
     if (probe.predicate) this.typer.typeOf(probe.predicate);
@@ -918,7 +918,14 @@ class ProbeCompiler {
     a.label(done);
     if (kind === 'avg') {
       const empty = a.newLabel('avg_empty');
-      a.ldx(8, R1, acc.base, acc.off + 8).jeq(R1, 0, empty).ldx(8, R0, acc.base, acc.off).alu64(signed ? 'sdiv' : 'div', R0, R1).stx(8, acc.base, acc.off, R0).label(empty);
+      a.ldx(8, R1, acc.base, acc.off + 8).jeq(R1, 0, empty).ldx(8, R0, acc.base, acc.off);
+      if (signed) {
+        // sign and magnitude: BPF has no signed division before 6.6
+        const pos = a.newLabel('avg_pos');
+        const div = a.newLabel('avg_div');
+        a.jsge(R0, 0, pos).neg(R0).div(R0, R1).neg(R0).ja(div).label(pos).div(R0, R1).label(div);
+      } else a.div(R0, R1);
+      a.stx(8, acc.base, acc.off, R0).label(empty);
     }
     return acc;
   }
@@ -1471,12 +1478,11 @@ class ProbeCompiler {
       });
       return;
     }
-    const lt = this.ty(e.left);
-    const rt = this.ty(e.right);
-    const signed = isSigned(lt) || isSigned(rt);
+    const signed = isSigned(this.ty(e.left));
     const src = this.operands(e.left, e.right);
     const ops: Record<string, Parameters<Asm['alu64']>[0]> = { '+': 'add', '-': 'sub', '*': 'mul', '&': 'and', '|': 'or', '^': 'xor', '<<': 'lsh' };
-    const op = ops[e.op] ?? (e.op === '/' ? (signed ? 'sdiv' : 'div') : e.op === '%' ? (signed ? 'smod' : 'mod') : e.op === '>>' ? (signed ? 'arsh' : 'rsh') : undefined);
+    // division is unsigned, as in bpftrace (the checker warns about signed operands)
+    const op = ops[e.op] ?? (e.op === '/' ? 'div' : e.op === '%' ? 'mod' : e.op === '>>' ? (signed ? 'arsh' : 'rsh') : undefined);
     if (!op) this.err(`operator ${e.op} is not supported`, e.range);
     // pointer arithmetic on BTF pointers is scaled by the pointee size
     a.alu64(op, R0, src);

@@ -589,7 +589,7 @@ class Parser {
       }
       this.next();
       const right = this.binary(prec + 1);
-      left = { kind: 'binary', range: this.from(left.range.start), op: t.text as A.BinaryOp, left, right };
+      left = { kind: 'binary', range: this.from(left.range.start), op: t.text as A.BinaryOp, left, right, opRange: { start: t.start, end: t.end } };
     }
   }
 
