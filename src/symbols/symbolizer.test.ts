@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { kallsyms } from './kallsyms.js';
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { ElfFile } from './elf.js';
 import { readMaps, userAddressToFile } from './procmaps.js';
 import { Symbolizer, UNKNOWN } from './symbolizer.js';
@@ -57,6 +57,8 @@ test('a failed lazy ELF read (the process exited) reopens the file once, else gi
   await once(child, 'spawn');
   const pid = child.pid!;
   try {
+    // 'spawn' can come before the exec: wait until the maps are sleep's, not the forked node's
+    for (let i = 0; i < 200 && !readlinkSync(`/proc/${pid}/exe`).endsWith('/sleep'); i++) await new Promise((r) => setTimeout(r, 10));
     const libc = readMaps(pid).find((m) => /libc[.-]/.test(m.path) && m.perms.startsWith('r-x'));
     assert.ok(libc, 'sleep maps libc');
     const elf = ElfFile.open(libc.path);
