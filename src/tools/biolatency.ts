@@ -12,7 +12,7 @@ import { strftime } from '../output/strftime.js';
 import { has } from '../bpf/features.js';
 import { tracefs } from '../sys/mount.js';
 import { KscopeError } from '../sys/errors.js';
-import { bccSlots, chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { bccSlots, chooseHook, parseArgs, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -168,17 +168,16 @@ export const biolatency: Tool = {
   summary: 'Summarize block device I/O latency as a histogram',
   async main(argv: string[], io: ToolIO = stdio): Promise<number> {
     const cmd = toolCommand('biolatency', 'Summarize block device I/O latency as a histogram', EXAMPLES)
-      .option('-T, --timestamp', 'include timestamp on output')
+      .timestampFlag()
       .option('-Q, --queued', 'include OS queued time in I/O time')
-      .option('-m, --milliseconds', 'millisecond histogram')
+      .millisecondsFlag()
       .option('-D, --disks', 'print a histogram per disk device')
       .option('-F, --flags', 'print a histogram per set of I/O flags')
       .option('-e, --extension', 'summarize average/total value')
       .option('-j, --json', 'json output: one JSON object per report')
       .option('-d, --disk <DISK>', 'Trace this disk only')
-      .option('--verbose', 'print the hooks and the kernel-side script')
-      .argument('[interval]', 'output interval, in seconds', positiveInt('interval'))
-      .argument('[count]', 'number of outputs', positiveInt('count'));
+      .kscopeFlags()
+      .intervalCountArgs();
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;

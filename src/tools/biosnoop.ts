@@ -112,8 +112,7 @@ export const biosnoop: Tool = {
       .option('-Q, --queue', 'include OS queued time')
       .option('-d, --disk <DISK>', 'trace this disk only')
       .option('-P, --pattern', 'display block I/O pattern (sequential or random)')
-      .option('--json', 'one JSON object per I/O (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script');
+      .kscopeFlags('I/O');
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;

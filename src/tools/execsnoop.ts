@@ -143,7 +143,7 @@ export const execsnoop: Tool = {
   async main(argv: string[], io: ToolIO = stdio): Promise<number> {
     const cmd = toolCommand('execsnoop', 'Trace exec() syscalls', EXAMPLES)
       .option('-T, --time', 'include time column on output (HH:MM:SS)')
-      .option('-t, --timestamp', 'include timestamp on output')
+      .timestampFlag('-t')
       .option('-x, --fails', 'include failed exec()s')
       .addOption(new Option('-u, --uid <USER>', 'trace this UID only').argParser(parseUid))
       .option('-q, --quote', 'Add quotemarks (") around arguments.')
@@ -154,8 +154,7 @@ export const execsnoop: Tool = {
       .option('-M, --print-pcomm', 'print parent command')
       .option('--max-args <MAX_ARGS>', 'maximum number of arguments parsed and displayed, defaults to 20', positiveInt('max-args'))
       .option('-P, --ppid <PPID>', 'trace this parent PID only', positiveInt('ppid'))
-      .option('--json', 'one JSON object per exec (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script');
+      .kscopeFlags('exec');
     const parsed = parseArgs<Opts & { name?: RegExp; line?: RegExp }>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;

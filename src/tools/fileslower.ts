@@ -87,8 +87,7 @@ export const fileslower: Tool = {
     const cmd = toolCommand('fileslower', `Trace slow synchronous file reads and writes\n\n${ALTERNATIVE}`, EXAMPLES)
       .option('-p, --pid <PID>', 'trace this PID only', positiveInt('pid'))
       .option('-a, --all-files', 'include non-regular file types (sockets, FIFOs, etc)')
-      .option('--json', 'one JSON object per event (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script')
+      .kscopeFlags('event')
       .addOption(new Option('--ebpf').hideHelp())
       .argument('[min_ms]', 'minimum I/O duration to trace, in ms (default 10)', nonNegativeInt);
     const parsed = parseArgs<Opts>(cmd, argv);

@@ -139,10 +139,13 @@ export const profile: Tool = {
     const cmd = toolCommand('profile', 'Profile CPU stack traces at a timed interval', EXAMPLES)
       .option('-p, --pid <PID>', 'profile process with one or more comma separated PIDs only', idList('pid'))
       .option('-L, --tid <TID>', 'profile thread with one or more comma separated TIDs only', idList('tid'))
+      .exclusive('--pid', '--tid')
       .option('-U, --user-stacks-only', 'show stacks from user space only (no kernel space stacks)')
       .option('-K, --kernel-stacks-only', 'show stacks from kernel space only (no user space stacks)')
+      .exclusive('--user-stacks-only', '--kernel-stacks-only')
       .option('-F, --frequency <FREQUENCY>', 'sample frequency, Hertz', positiveInt('frequency'))
       .option('-c, --count <COUNT>', 'sample period, number of events', positiveInt('count'))
+      .exclusive('--frequency', '--count')
       .option('-d, --delimited', 'insert delimiter between kernel/user stacks')
       .option('-a, --annotations', 'add _[k] annotations to kernel frames')
       .option('-I, --include-idle', 'include CPU idle stacks')
@@ -156,16 +159,13 @@ export const profile: Tool = {
       .option('-A, --address', 'show raw addresses')
       .option('--svg <FILE>', 'also write an interactive flame graph SVG to FILE (kscope addition)')
       .option('--speedscope <FILE>', 'also write the profile in speedscope JSON format to FILE (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script')
+      .kscopeFlags()
       .addOption(new Option('--ebpf').hideHelp())
       .argument('[duration]', 'duration of trace, in seconds', positiveInt('duration'));
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;
     const duration = cmd.processedArgs[0] as number | undefined;
-    if (o.pid && o.tid) throw new UsageError('profile: argument -L/--tid: not allowed with argument -p/--pid');
-    if (o.userStacksOnly && o.kernelStacksOnly) throw new UsageError('profile: argument -K/--kernel-stacks-only: not allowed with argument -U/--user-stacks-only');
-    if (o.frequency && o.count) throw new UsageError('profile: argument -c/--count: not allowed with argument -F/--frequency');
     if (o.ebpf) {
       io.out(script(o));
       return 0;

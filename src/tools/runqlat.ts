@@ -5,7 +5,7 @@
  */
 import { log2Hist, sectionedHist } from '../output/bcc.js';
 import { Btf } from '../btf/btf.js';
-import { bccSlots, chooseHook, parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { bccSlots, chooseHook, parseArgs, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -88,16 +88,14 @@ export const runqlat: Tool = {
   summary: 'Summarize run queue (scheduler) latency as a histogram',
   async main(argv: string[], io: ToolIO = stdio): Promise<number> {
     const cmd = toolCommand('runqlat', 'Summarize run queue (scheduler) latency as a histogram', EXAMPLES)
-      .option('-T, --timestamp', 'include timestamp on output')
-      .option('-m, --milliseconds', 'millisecond histogram')
+      .timestampFlag()
+      .millisecondsFlag()
       .option('-P, --pids', 'print a histogram per process ID')
       .option('--pidnss', 'print a histogram per PID namespace')
       .option('-L, --tids', 'print a histogram per thread ID')
-      .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
-      .option('--json', 'one JSON object per report (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script')
-      .argument('[interval]', 'output interval, in seconds', positiveInt('interval'))
-      .argument('[count]', 'number of outputs', positiveInt('count'));
+      .pidFlag()
+      .kscopeFlags('report')
+      .intervalCountArgs();
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;

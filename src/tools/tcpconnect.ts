@@ -81,21 +81,18 @@ export const tcpconnect: Tool = {
   summary: 'Trace TCP connects',
   async main(argv: string[], io: ToolIO = stdio): Promise<number> {
     const cmd = toolCommand('tcpconnect', `Trace TCP connects\n\n${LOSS}`, EXAMPLES)
-      .option('-t, --timestamp', 'include timestamp on output')
-      .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
+      .timestampFlag('-t')
+      .pidFlag()
       .option('-P, --port <port>', 'comma-separated list of destination ports to trace.', ports)
-      .option('-4, --ipv4', 'trace IPv4 family only')
-      .option('-6, --ipv6', 'trace IPv6 family only')
+      .familyFlags()
       .option('-L, --lport', 'include LPORT on output')
       .option('-U, --print-uid', 'include UID on output')
       .option('-u, --uid <uid>', 'trace this UID only', (v) => (v === '0' ? 0 : positiveInt('uid')(v)))
       .option('-c, --count', 'count connects per src ip and dest ip/port')
-      .option('--json', 'one JSON object per connection, or one for the -c table (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script');
+      .kscopeFlags('connection, or one for the -c table');
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;
-    if (o.ipv4 && o.ipv6) throw new UsageError('tcpconnect: argument -6/--ipv6: not allowed with argument -4/--ipv4');
     const hook = chooseHook('tcpconnect', ['kprobe', 'tracepoint'] as const);
     if (o.verbose)
       io.err(`tcpconnect: hooks: tracepoint:sock:inet_sock_set_state (CLOSE->SYN_SENT${o.lport ? '; SYN_SENT->next for LPORT' : ''})${hook === 'kprobe' ? ' — kprobes exist here, but the tcp_v4_connect/tcp_v6_connect kprobe variant is not written yet' : ''}\n`);

@@ -9,7 +9,7 @@ import { pickHook } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
-import { parseArgs, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { parseArgs, Session, stdio, toolCommand, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   sequence?: boolean;
@@ -87,14 +87,11 @@ export const tcpretrans: Tool = {
       .option('-s, --sequence', 'display TCP sequence numbers')
       .option('-l, --lossprobe', 'include tail loss probe attempts (needs kprobes)')
       .option('-c, --count', 'count occurred retransmits per flow')
-      .option('-4, --ipv4', 'trace IPv4 family only')
-      .option('-6, --ipv6', 'trace IPv6 family only')
-      .option('--json', 'one JSON object per retransmit, or one for the -c table (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script');
+      .familyFlags()
+      .kscopeFlags('retransmit, or one for the -c table');
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;
-    if (o.ipv4 && o.ipv6) throw new UsageError('tcpretrans: argument -6/--ipv6: not allowed with argument -4/--ipv4');
     if (o.lossprobe && !pickHook(['kprobe'])) throw new KscopeError('tcpretrans: -l needs a kprobe on tcp_send_loss_probe (it has no tracepoint), and this kernel has no kprobes');
     if (o.verbose) io.err(`tcpretrans: hooks: tracepoint:tcp:tcp_retransmit_skb${o.lossprobe ? ', kprobe:tcp_send_loss_probe' : ''}\n`);
     const btf = Btf.vmlinux();

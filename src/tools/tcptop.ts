@@ -14,7 +14,7 @@ import { tracefs } from '../sys/mount.js';
 import { sprintf } from '../output/bcc.js';
 import type { MapEntry } from '../output/bpftrace.js';
 import type { Value } from '../output/values.js';
-import { parseArgs, positiveInt, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { parseArgs, reportLoop, Session, stdio, toolCommand, type Tool, type ToolIO } from './tool.js';
 
 interface Opts {
   noclear?: boolean;
@@ -123,17 +123,13 @@ export const tcptop: Tool = {
     const cmd = toolCommand('tcptop', `Summarize TCP send/recv throughput by host\n\n${LOSS}`, EXAMPLES)
       .option('-C, --noclear', "don't clear the screen")
       .option('-S, --nosummary', 'skip system summary line')
-      .option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'))
-      .option('-4, --ipv4', 'trace IPv4 family only')
-      .option('-6, --ipv6', 'trace IPv6 family only')
-      .option('--json', 'one JSON object per interval (kscope addition)')
-      .option('--verbose', 'print the hooks and the kernel-side script')
-      .argument('[interval]', 'output interval, in seconds (default 1)', positiveInt('interval'))
-      .argument('[count]', 'number of outputs', positiveInt('count'));
+      .pidFlag()
+      .familyFlags()
+      .kscopeFlags('interval')
+      .intervalCountArgs('output interval, in seconds (default 1)');
     const parsed = parseArgs<Opts>(cmd, argv);
     if (parsed === 0) return 0;
     const o = parsed.opts;
-    if (o.ipv4 && o.ipv6) throw new UsageError('tcptop: argument -6/--ipv6: not allowed with argument -4/--ipv4');
     const [interval = 1, count] = cmd.processedArgs as [number | undefined, number | undefined];
     const hook = existsSync(join(tracefs(), 'events', 'sock', 'sock_send_length')) ? 'tracepoint' : has('fexit') ? 'fexit' : undefined;
     if (!hook) throw new KscopeError('tcptop: needs the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+) or BPF trampolines (fexit), and this kernel has neither');

@@ -32,11 +32,68 @@ export interface Tool {
 export class UsageError extends KscopeError {}
 
 /**
- * A commander Command set up like BCC's argparse: `-h/--help`, examples after the options, unknown flags and bad
- * values are one-line errors (exit 2).
+ * A tool's command line: commander set up like BCC's argparse (see toolCommand), plus the flags and arguments
+ * several tools share, each with one spelling and help text, and argparse's mutually exclusive flags.
  */
-export function toolCommand(name: string, description: string, examples: string): Command {
-  return new Command(name)
+export class ToolCommand extends Command {
+  readonly #exclusive: [Option, Option][] = [];
+
+  /** `-T, --timestamp` (BCC's histogram tools) or `-t, --timestamp` (its event tools). */
+  timestampFlag(short: '-T' | '-t' = '-T'): this {
+    return this.option(`${short}, --timestamp`, 'include timestamp on output');
+  }
+
+  /** `-m, --milliseconds`: histograms in ms instead of µs. */
+  millisecondsFlag(): this {
+    return this.option('-m, --milliseconds', 'millisecond histogram');
+  }
+
+  /** `-p, --pid <pid>`: one process only. */
+  pidFlag(): this {
+    return this.option('-p, --pid <pid>', 'trace this PID only', positiveInt('pid'));
+  }
+
+  /** `-4, --ipv4` or `-6, --ipv6`: one address family only. */
+  familyFlags(): this {
+    return this.option('-4, --ipv4', 'trace IPv4 family only').option('-6, --ipv6', 'trace IPv6 family only').exclusive('--ipv4', '--ipv6');
+  }
+
+  /** kscope's additions every tool ends with: `--json` (one JSON object per `jsonPer`, when given) and `--verbose`. */
+  kscopeFlags(jsonPer?: string): this {
+    if (jsonPer) this.option('--json', `one JSON object per ${jsonPer} (kscope addition)`);
+    return this.option('--verbose', 'print the hooks and the kernel-side script');
+  }
+
+  /** The `[interval] [count]` arguments of tools that report periodically. */
+  intervalCountArgs(interval = 'output interval, in seconds'): this {
+    return this.argument('[interval]', interval, positiveInt('interval')).argument('[count]', 'number of outputs', positiveInt('count'));
+  }
+
+  /** Makes two declared flags (by long name) exclusive, as an argparse group: setting both is a UsageError. */
+  exclusive(first: string, second: string): this {
+    const find = (long: string) => {
+      const o = this.options.find((x) => x.long === long);
+      if (!o) throw new Error(`${this.name()}: no flag ${long} to make exclusive`);
+      return o;
+    };
+    this.#exclusive.push([find(first), find(second)]);
+    return this;
+  }
+
+  /** Throws the argparse error for the first exclusive pair whose flags are both set in `opts`. */
+  checkExclusive(opts: Record<string, unknown>): void {
+    const flag = (o: Option) => [o.short, o.long].filter(Boolean).join('/');
+    for (const [a, b] of this.#exclusive)
+      if (opts[a.attributeName()] && opts[b.attributeName()]) throw new UsageError(`${this.name()}: argument ${flag(b)}: not allowed with argument ${flag(a)}`);
+  }
+}
+
+/**
+ * A ToolCommand set up like BCC's argparse: `-h/--help`, examples after the options, unknown flags and bad values
+ * are one-line errors (exit 2).
+ */
+export function toolCommand(name: string, description: string, examples: string): ToolCommand {
+  return new ToolCommand(name)
     .description(description)
     .helpOption('-h, --help', 'show this help message and exit')
     .addHelpText('after', `\nexamples:\n${examples.replace(/^\n+|\n+$/g, '')}\n`)
@@ -46,7 +103,7 @@ export function toolCommand(name: string, description: string, examples: string)
 }
 
 /** Parses argv; returns the options and positionals, `0` when help was shown, or throws UsageError. */
-export function parseArgs<O>(cmd: Command, argv: string[]): { opts: O; args: string[] } | 0 {
+export function parseArgs<O>(cmd: ToolCommand, argv: string[]): { opts: O; args: string[] } | 0 {
   try {
     cmd.parse(argv, { from: 'user' });
   } catch (e) {
@@ -56,6 +113,7 @@ export function parseArgs<O>(cmd: Command, argv: string[]): { opts: O; args: str
     }
     throw e;
   }
+  cmd.checkExclusive(cmd.opts());
   return { opts: cmd.opts() as O, args: cmd.args };
 }
 
