@@ -2,7 +2,7 @@
 // runs it through V8's code cache. Loading one pre-compiled file instead of ~80 ESM modules is most of kscope's
 // start-up time. koffi stays external (it loads a native binary next to its package).
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { readdirSync } from 'node:fs';
 
 const dist = new URL('../dist/', import.meta.url).pathname;
@@ -17,6 +17,22 @@ await build({
   minify: true,
   keepNames: true,
   logLevel: 'warning',
+  plugins: [
+    {
+      // commander loads node:child_process (and with it net and streams, ~8 ms here) for executable subcommands,
+      // which kscope has none of: load it on first use instead
+      name: 'lazy-child-process',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, ({ path }) => {
+          const eager = "const childProcess = require('node:child_process');";
+          const text = readFileSync(path, 'utf8');
+          if (!text.includes(eager)) return undefined;
+          const lazy = "const childProcess = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });";
+          return { contents: text.replace(eager, lazy), loader: 'js' };
+        });
+      },
+    },
+  ],
 });
 for (const f of readdirSync(dist)) if (f.startsWith('kscope.bundle.cjs.') && f.endsWith('.cache')) rmSync(`${dist}${f}`);
 copyFileSync(new URL('./loader.cjs', import.meta.url).pathname, `${dist}kscope.cjs`);

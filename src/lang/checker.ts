@@ -8,8 +8,7 @@
 import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
 import { readFileSync, statfsSync, statSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
-import { gunzipSync } from 'node:zlib';
+import { net, zlib } from '../sys/builtins.js';
 import { constants as osConstants } from 'node:os';
 import { KscopeError } from '../sys/errors.js';
 import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
@@ -103,7 +102,7 @@ export function cgroupId(path: string): bigint | string {
 /** Whether the running kernel's build config (/proc/config.gz) sets `option`; undefined when it is not readable. */
 function kernelConfigHas(option: string): boolean | undefined {
   try {
-    return new RegExp(`^${option}=[ym]$`, 'm').test(gunzipSync(readFileSync('/proc/config.gz')).toString('latin1'));
+    return new RegExp(`^${option}=[ym]$`, 'm').test(zlib().gunzipSync(readFileSync('/proc/config.gz')).toString('latin1'));
   } catch {
     return undefined;
   }
@@ -111,8 +110,8 @@ function kernelConfigHas(option: string): boolean | undefined {
 
 /** The bytes of an IPv4 (4) or IPv6 (16) address literal, or undefined. */
 export function ptonBytes(text: string): Buffer | undefined {
-  if (isIPv4(text)) return Buffer.from(text.split('.').map(Number));
-  if (!isIPv6(text)) return undefined;
+  if (net().isIPv4(text)) return Buffer.from(text.split('.').map(Number));
+  if (!net().isIPv6(text)) return undefined;
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   const words = (v4 ? text.slice(0, -v4[1]!.length) + '0:0' : text).split('::').map((h) => (h ? h.split(':').map((w) => parseInt(w, 16)) : []));
   const all = words.length === 2 ? [...words[0]!, ...new Array(8 - words[0]!.length - words[1]!.length).fill(0), ...words[1]!] : words[0]!;

@@ -2,7 +2,7 @@
  * The pseudo file systems kscope needs: tracefs, debugfs and bpffs. Mounted on demand when missing.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { childProcess } from './builtins.js';
 import { KscopeError } from './errors.js';
 
 const MOUNTS = {
@@ -27,7 +27,7 @@ export function ensureMounted(which: keyof typeof MOUNTS): string {
   if (done.has(which)) return m.path;
   if (!mounted(m.path, m.type)) {
     try {
-      execFileSync('mount', ['-t', m.type, m.type === 'bpf' ? 'bpf' : m.type, m.path], { stdio: 'pipe' });
+      childProcess().execFileSync('mount', ['-t', m.type, m.type === 'bpf' ? 'bpf' : m.type, m.path], { stdio: 'pipe' });
     } catch (e) {
       const msg = (e as { stderr?: Buffer }).stderr?.toString().trim() || String(e);
       throw new KscopeError(`${which} is not mounted at ${m.path} and mounting it failed: ${msg}`, 'run as root, or mount it: mount -t ' + m.type + ' ' + m.type + ' ' + m.path);
