@@ -3,12 +3,13 @@
  * The kscope command: bpftrace-compatible scripts (`kscope -e PROGRAM`, `kscope script.bt`), listings (`-l`),
  * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
  */
-import { spawn } from 'node:child_process';
+import { childProcess } from '../sys/builtins.js';
 import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { Command, Option } from 'commander';
 import { KscopeError } from '../sys/errors.js';
+import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { compile, parseProgram } from '../lang/compile.js';
 import { printAst } from '../lang/print_ast.js';
 import { Runtime } from '../lang/runtime.js';
@@ -17,6 +18,22 @@ import { allFeatures, describeFeature } from '../bpf/features.js';
 import { listProbes } from './list.js';
 import { TOOLS } from '../tools/index.js';
 import { UsageError } from '../tools/tool.js';
+
+/** stdout by fd (see src/sys/stdio.ts); a reader that went away (`kscope -l | head`) just ends the output */
+function out(s: string): void {
+  try {
+    writeAll(1, s);
+  } catch (e) {
+    if (!(e instanceof OutputClosed)) throw e;
+  }
+}
+function errOut(s: string): void {
+  try {
+    writeAll(2, s);
+  } catch {
+    // nowhere left to report it
+  }
+}
 
 /** kscope's version, from the package.json above the running script (dist/ → repo root). */
 function version(): string {
@@ -34,27 +51,27 @@ function version(): string {
 /** Prints an error a person can act on (no stack trace) and returns the exit code. */
 export function reportError(e: unknown): number {
   if (e instanceof UsageError) {
-    process.stderr.write(`${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
+    errOut(`${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
     return 2;
   }
   if (e instanceof CompileError) {
-    process.stderr.write(e.message + '\n');
+    errOut(e.message + '\n');
     return 1;
   }
   if (e instanceof KscopeError) {
-    process.stderr.write(`ERROR: ${e.message}\n${e.hint ? `HINT: ${e.hint}\n` : ''}`);
+    errOut(`ERROR: ${e.message}\n${e.hint ? `HINT: ${e.hint}\n` : ''}`);
     return 1;
   }
   const err = e as Error;
-  process.stderr.write(`kscope: internal error: ${err?.message ?? String(e)}\n${process.env.KSCOPE_DEBUG ? `${err?.stack}\n` : 'set KSCOPE_DEBUG=1 for a stack trace\n'}`);
+  errOut(`kscope: internal error: ${err?.message ?? String(e)}\n${process.env.KSCOPE_DEBUG ? `${err?.stack}\n` : 'set KSCOPE_DEBUG=1 for a stack trace\n'}`);
   return 2;
 }
 
 function featuresCommand(): number {
   const rows = allFeatures();
   const w = Math.max(...rows.map((r) => describeFeature(r.name).length));
-  process.stdout.write(`${'FEATURE'.padEnd(16)} ${'SUPPORTED'.padEnd(9)} ${'WHAT'.padEnd(w)}  DETAIL\n`);
-  for (const r of rows) process.stdout.write(`${r.name.padEnd(16)} ${(r.supported ? 'yes' : 'no').padEnd(9)} ${describeFeature(r.name).padEnd(w)}  ${r.detail}\n`);
+  out(`${'FEATURE'.padEnd(16)} ${'SUPPORTED'.padEnd(9)} ${'WHAT'.padEnd(w)}  DETAIL\n`);
+  for (const r of rows) out(`${r.name.padEnd(16)} ${(r.supported ? 'yes' : 'no').padEnd(9)} ${describeFeature(r.name).padEnd(w)}  ${r.detail}\n`);
   return 0;
 }
 
@@ -81,7 +98,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
     .helpOption('-h, --help')
     .allowExcessArguments(true)
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => errOut(s) });
   // -lv is -l plus -v (not -l with pattern "v"); -kk is -k
   argv = argv.flatMap((a) => (a === '-lv' || a === '-vl' ? ['-v', '-l'] : a === '-kk' ? ['-k'] : [a]));
   try {
@@ -92,12 +109,12 @@ async function scriptCommand(argv: string[]): Promise<number> {
   }
   const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; B: 'line' | 'full' | 'none'; o?: string; k?: boolean; warnings: boolean; unsafe?: boolean; c?: string; p?: string; version?: boolean }>();
   if (o.version) {
-    process.stdout.write(`kscope v${version()}\n`);
+    out(`kscope v${version()}\n`);
     return 0;
   }
   let [script, ...params] = program.args;
   if (o.l !== undefined) {
-    process.stdout.write(listProbes(typeof o.l === 'string' ? o.l : script ?? '*', o.v).map((l) => l + '\n').join(''));
+    out(listProbes(typeof o.l === 'string' ? o.l : script ?? '*', o.v).map((l) => l + '\n').join(''));
     return 0;
   }
   let text: string;
@@ -119,7 +136,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
     return 1;
   }
   if (o.d) {
-    process.stdout.write(printAst(parseProgram(text, name).ast) + '\n');
+    out(printAst(parseProgram(text, name).ast) + '\n');
     return 0;
   }
   const pid = o.p !== undefined ? targetPid(o.p) : undefined;
@@ -127,7 +144,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
   const child = o.c !== undefined ? startCommand(o.c) : undefined;
   try {
     const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0, pid, helperWarnings: !!o.k, unsafe: !!o.unsafe }, env: process.env });
-    if (o.warnings) for (const w of compiled.info.warnings) process.stderr.write(formatDiagnostic(w, compiled.info.source) + '\n');
+    if (o.warnings) for (const w of compiled.info.warnings) errOut(formatDiagnostic(w, compiled.info.source) + '\n');
     const rt = new Runtime(compiled, {
       json: o.f === 'json',
       quiet: o.q,
@@ -182,7 +199,7 @@ function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; rel
   // syntax (;, |, &&, ...) still runs under /bin/sh -c, whose children are not cpid
   const unquoted = cmd.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '');
   const run = /[;&|<>()`\n]/.test(unquoted) ? 'exec /bin/sh -c "$0"' : 'eval "exec $0"';
-  const child = spawn('/bin/sh', ['-c', `read -r _ <&3; exec 3<&-; ${run}`, cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  const child = childProcess().spawn('/bin/sh', ['-c', `read -r _ <&3; exec 3<&-; ${run}`, cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   if (child.pid === undefined) throw new KscopeError(`cannot run ${cmd}`);
   let running = true;
   const exited = new Promise((resolve) => child.on('exit', () => resolve((running = false))));

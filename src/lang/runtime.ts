@@ -7,7 +7,8 @@ import { BpfMap, MapType } from '../bpf/map.js';
 import { Program, ProgType, VerifierError } from '../bpf/program.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
 import { closeAll } from '../bpf/resources.js';
-import { execFileSync } from 'node:child_process';
+import { childProcess } from '../sys/builtins.js';
+import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { closeSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
 import { readMaps } from '../symbols/procmaps.js';
 import { possibleCpus } from '../bpf/cpus.js';
@@ -90,13 +91,14 @@ export class Runtime {
   /** output not written yet (see RunOptions.buffering) */
   private pending = '';
   private flushQueued = false;
+  private outputClosed = false;
 
   constructor(
     private readonly c: Compiled,
     private readonly opts: RunOptions = {},
   ) {
-    this.write = opts.out ?? ((s) => process.stdout.write(s));
-    const err = opts.err ?? ((s) => process.stderr.write(s));
+    this.write = opts.out ?? ((s) => this.stdout(s));
+    const err = opts.err ?? ((s) => writeAll(2, s));
     this.out = (s) => this.buffer(s);
     this.err = (s) => {
       this.flush(false);
@@ -308,6 +310,19 @@ export class Runtime {
     return (v ?? []).reduce((s, b) => s + b.readBigUInt64LE(0), 0n);
   }
 
+  /** Writes to fd 1; when the reader has gone (`| head`), output stops and tracing ends as on Ctrl-C. */
+  private stdout(s: string): void {
+    if (this.outputClosed) return;
+    try {
+      // traced strings are binary strings (one char per byte): their bytes go out as they were
+      writeAll(1, s, 'latin1');
+    } catch (e) {
+      if (!(e instanceof OutputClosed)) throw e;
+      this.outputClosed = true;
+      this.requestExit();
+    }
+  }
+
   private requestExit(): void {
     this.exitRequested = true;
     this.wake?.();
@@ -379,7 +394,7 @@ export class Runtime {
   private action(kind: 'system' | 'cat', text: string): void {
     let out: string;
     try {
-      if (kind === 'system') out = execFileSync('/bin/sh', ['-c', text], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'latin1' });
+      if (kind === 'system') out = childProcess().execFileSync('/bin/sh', ['-c', text], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'latin1' });
       else {
         const fd = openSync(text, 'r');
         try {

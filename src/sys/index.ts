@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './bpf.js';
 export * from './perf.js';
 export * from './mount.js';
+export * from './stdio.js';
