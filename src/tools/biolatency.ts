@@ -12,7 +12,7 @@ import { strftime } from '../output/strftime.js';
 import { has } from '../bpf/features.js';
 import { tracefs } from '../sys/mount.js';
 import { KscopeError } from '../sys/errors.js';
-import { bccSlots, chooseHook, parseArgs, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -163,11 +163,12 @@ ${h.probe(
 )}`;
 }
 
-export const biolatency: Tool = {
+export const biolatency = defineTool<Opts, [number?, number?]>({
   name: 'biolatency',
   summary: 'Summarize block device I/O latency as a histogram',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('biolatency', 'Summarize block device I/O latency as a histogram', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .timestampFlag()
       .option('-Q, --queued', 'include OS queued time in I/O time')
       .millisecondsFlag()
@@ -177,12 +178,9 @@ export const biolatency: Tool = {
       .option('-j, --json', 'json output: one JSON object per report')
       .option('-d, --disk <DISK>', 'Trace this disk only')
       .kscopeFlags()
-      .intervalCountArgs();
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .intervalCountArgs(),
+  async run(o, io, [interval, count]) {
     if (o.disks && o.flags) throw new UsageError('biolatency: ERROR: can only use -D or -F. Exiting.');
-    const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
     const dev = o.disk !== undefined ? diskDev('biolatency', o.disk) : undefined;
     const h = blockHooks('biolatency');
     if (o.verbose) io.err(describeHooks('biolatency', h, [o.queued ? h.start : 'block_rq_issue', 'block_rq_complete']));
@@ -235,6 +233,6 @@ export const biolatency: Tool = {
     };
     return s.run();
   },
-};
+});
 
 const lastNonZero = (v: bigint[]) => v.reduce((last, c, i) => (c > 0n ? i : last), 0);

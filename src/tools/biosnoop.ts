@@ -8,7 +8,7 @@
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
 import { blockHooks, describeHooks, diskDev, diskName, type BlockHooks } from './biolatency.js';
-import { parseArgs, Session, stdio, toolCommand, type Tool, type ToolIO } from './tool.js';
+import { defineTool, Session } from './tool.js';
 
 interface Opts {
   queue?: boolean;
@@ -104,18 +104,17 @@ export function formatter(o: Opts): (e: BioEvent) => { line: string; fields: Rec
   };
 }
 
-export const biosnoop: Tool = {
+export const biosnoop = defineTool<Opts>({
   name: 'biosnoop',
   summary: 'Trace block I/O',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('biosnoop', 'Trace block I/O', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-Q, --queue', 'include OS queued time')
       .option('-d, --disk <DISK>', 'trace this disk only')
       .option('-P, --pattern', 'display block I/O pattern (sequential or random)')
-      .kscopeFlags('I/O');
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .kscopeFlags('I/O'),
+  async run(o, io) {
     const dev = o.disk !== undefined ? diskDev('biosnoop', o.disk) : undefined;
     const h = blockHooks('biosnoop');
     if (o.verbose) io.err(describeHooks('biosnoop', h, [h.start, 'block_rq_issue', 'block_rq_complete']));
@@ -134,4 +133,4 @@ export const biosnoop: Tool = {
     });
     return s.run();
   },
-};
+});

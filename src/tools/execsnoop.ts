@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { sprintf } from '../output/bcc.js';
 import { strftime } from '../output/strftime.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, Option, parseArgs, positiveInt, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
   time?: boolean;
@@ -137,11 +137,12 @@ export function row(o: Partial<Opts>, e: ExecEvent, now: Date, secs: number): st
   );
 }
 
-export const execsnoop: Tool = {
+export const execsnoop = defineTool<Opts & { name?: RegExp; line?: RegExp }>({
   name: 'execsnoop',
   summary: 'Trace exec() syscalls',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('execsnoop', 'Trace exec() syscalls', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-T, --time', 'include time column on output (HH:MM:SS)')
       .timestampFlag('-t')
       .option('-x, --fails', 'include failed exec()s')
@@ -154,10 +155,8 @@ export const execsnoop: Tool = {
       .option('-M, --print-pcomm', 'print parent command')
       .option('--max-args <MAX_ARGS>', 'maximum number of arguments parsed and displayed, defaults to 20', positiveInt('max-args'))
       .option('-P, --ppid <PPID>', 'trace this parent PID only', positiveInt('ppid'))
-      .kscopeFlags('exec');
-    const parsed = parseArgs<Opts & { name?: RegExp; line?: RegExp }>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .kscopeFlags('exec'),
+  async run(o, io) {
     chooseHook('execsnoop', ['tracepoint']);
     if (o.verbose) io.err('execsnoop: hooks: tracepoint:syscalls:sys_enter_execve, sys_exit_execve, sys_enter_execveat, sys_exit_execveat (BCC: kprobe/kretprobe on the execve syscall function; the tracepoints exist on every kernel and also see execveat)\n');
     const pending = new Map<number, string[]>();
@@ -196,4 +195,4 @@ export const execsnoop: Tool = {
     );
     return s.run();
   },
-};
+});

@@ -4,7 +4,7 @@
  * fd through the task's file table to the struct file (same columns; see ALTERNATIVE for what that path misses).
  */
 import { sprintf } from '../output/bcc.js';
-import { chooseHook, parseArgs, positiveInt, Session, stdio, toolCommand, Option, UsageError, type Tool, type ToolIO } from './tool.js';
+import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
   pid?: number;
@@ -80,20 +80,19 @@ ${tps(vectored, 'exit')} ${exit(dir, '(args->ret > 0 ? args->ret : 0)')}`;
     .join('\n');
 }
 
-export const fileslower: Tool = {
+export const fileslower = defineTool<Opts, [number?]>({
   name: 'fileslower',
   summary: 'Trace slow synchronous file reads and writes',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('fileslower', `Trace slow synchronous file reads and writes\n\n${ALTERNATIVE}`, EXAMPLES)
+  about: ALTERNATIVE,
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-p, --pid <PID>', 'trace this PID only', positiveInt('pid'))
       .option('-a, --all-files', 'include non-regular file types (sockets, FIFOs, etc)')
       .kscopeFlags('event')
       .addOption(new Option('--ebpf').hideHelp())
-      .argument('[min_ms]', 'minimum I/O duration to trace, in ms (default 10)', nonNegativeInt);
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
-    const minMs = (cmd.processedArgs[0] as number | undefined) ?? 10;
+      .argument('[min_ms]', 'minimum I/O duration to trace, in ms (default 10)', nonNegativeInt),
+  async run(o, io, [minMs = 10]) {
     const hook = chooseHook('fileslower', ['kprobe', 'tracepoint'] as const);
     if (o.ebpf) {
       io.out(script(o, minMs, hook));
@@ -124,7 +123,7 @@ export const fileslower: Tool = {
     });
     return s.run();
   },
-};
+});
 
 function nonNegativeInt(v: string): number {
   const n = Number(v);

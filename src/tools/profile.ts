@@ -14,7 +14,7 @@ import { speedscope } from '../output/speedscope.js';
 import type { StackValue, Value } from '../output/values.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
 import { KscopeError } from '../sys/errors.js';
-import { chooseHook, Option, parseArgs, positiveInt, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
   pid?: string;
@@ -132,20 +132,18 @@ function banner(o: Opts, duration: number | undefined): string {
   return `Sampling at ${rate} of ${who} by ${what} stack${cpu}${duration !== undefined ? ` for ${duration} secs.` : '... Hit Ctrl-C to end.'}\n`;
 }
 
-export const profile: Tool = {
+export const profile = defineTool<Opts, [number?]>({
   name: 'profile',
   summary: 'Profile CPU stack traces at a timed interval',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('profile', 'Profile CPU stack traces at a timed interval', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-p, --pid <PID>', 'profile process with one or more comma separated PIDs only', idList('pid'))
       .option('-L, --tid <TID>', 'profile thread with one or more comma separated TIDs only', idList('tid'))
-      .exclusive('--pid', '--tid')
       .option('-U, --user-stacks-only', 'show stacks from user space only (no kernel space stacks)')
       .option('-K, --kernel-stacks-only', 'show stacks from kernel space only (no user space stacks)')
-      .exclusive('--user-stacks-only', '--kernel-stacks-only')
       .option('-F, --frequency <FREQUENCY>', 'sample frequency, Hertz', positiveInt('frequency'))
       .option('-c, --count <COUNT>', 'sample period, number of events', positiveInt('count'))
-      .exclusive('--frequency', '--count')
       .option('-d, --delimited', 'insert delimiter between kernel/user stacks')
       .option('-a, --annotations', 'add _[k] annotations to kernel frames')
       .option('-I, --include-idle', 'include CPU idle stacks')
@@ -161,11 +159,11 @@ export const profile: Tool = {
       .option('--speedscope <FILE>', 'also write the profile in speedscope JSON format to FILE (kscope addition)')
       .kscopeFlags()
       .addOption(new Option('--ebpf').hideHelp())
-      .argument('[duration]', 'duration of trace, in seconds', positiveInt('duration'));
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
-    const duration = cmd.processedArgs[0] as number | undefined;
+      .argument('[duration]', 'duration of trace, in seconds', positiveInt('duration'))
+      .exclusive('--pid', '--tid')
+      .exclusive('--user-stacks-only', '--kernel-stacks-only')
+      .exclusive('--frequency', '--count'),
+  async run(o, io, [duration], argv) {
     if (o.ebpf) {
       io.out(script(o));
       return 0;
@@ -214,6 +212,6 @@ export const profile: Tool = {
     };
     return s.run();
   },
-};
+});
 
 const ignore = (): void => undefined;

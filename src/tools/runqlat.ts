@@ -5,7 +5,7 @@
  */
 import { log2Hist, sectionedHist } from '../output/bcc.js';
 import { Btf } from '../btf/btf.js';
-import { bccSlots, chooseHook, parseArgs, reportLoop, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -83,11 +83,12 @@ export function script(o: Opts, hook = chooseHook('runqlat', ['tp_btf', 'tracepo
   return hook === 'tp_btf' ? btfScript(o) : tracepointScript(o);
 }
 
-export const runqlat: Tool = {
+export const runqlat = defineTool<Opts, [number?, number?]>({
   name: 'runqlat',
   summary: 'Summarize run queue (scheduler) latency as a histogram',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('runqlat', 'Summarize run queue (scheduler) latency as a histogram', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .timestampFlag()
       .millisecondsFlag()
       .option('-P, --pids', 'print a histogram per process ID')
@@ -95,12 +96,9 @@ export const runqlat: Tool = {
       .option('-L, --tids', 'print a histogram per thread ID')
       .pidFlag()
       .kscopeFlags('report')
-      .intervalCountArgs();
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .intervalCountArgs(),
+  async run(o, io, [interval, count]) {
     if ([o.pids, o.tids, o.pidnss].filter(Boolean).length > 1) throw new UsageError('runqlat: -P, -L and --pidnss cannot be used together');
-    const [interval, count] = cmd.processedArgs as [number | undefined, number | undefined];
     const label = o.milliseconds ? 'msecs' : 'usecs';
     const section = o.pids ? 'pid' : o.tids ? 'tid' : o.pidnss ? 'pidns' : undefined;
     const hook = chooseHook('runqlat', ['tp_btf', 'tracepoint'] as const);
@@ -131,4 +129,4 @@ export const runqlat: Tool = {
     };
     return s.run();
   },
-};
+});

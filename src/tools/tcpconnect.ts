@@ -8,7 +8,7 @@
  */
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, parseArgs, positiveInt, Session, stdio, toolCommand, UsageError, type Tool, type ToolIO } from './tool.js';
+import { chooseHook, defineTool, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -76,11 +76,13 @@ function ports(v: string): number[] {
 const num = (v: Value) => Number(v as bigint);
 const addrKey = (v: Value) => (typeof v === 'object' && v && 'value' in v ? (v.value as bigint) : (v as bigint));
 
-export const tcpconnect: Tool = {
+export const tcpconnect = defineTool<Opts>({
   name: 'tcpconnect',
   summary: 'Trace TCP connects',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('tcpconnect', `Trace TCP connects\n\n${LOSS}`, EXAMPLES)
+  about: LOSS,
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .timestampFlag('-t')
       .pidFlag()
       .option('-P, --port <port>', 'comma-separated list of destination ports to trace.', ports)
@@ -89,10 +91,8 @@ export const tcpconnect: Tool = {
       .option('-U, --print-uid', 'include UID on output')
       .option('-u, --uid <uid>', 'trace this UID only', (v) => (v === '0' ? 0 : positiveInt('uid')(v)))
       .option('-c, --count', 'count connects per src ip and dest ip/port')
-      .kscopeFlags('connection, or one for the -c table');
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .kscopeFlags('connection, or one for the -c table'),
+  async run(o, io) {
     const hook = chooseHook('tcpconnect', ['kprobe', 'tracepoint'] as const);
     if (o.verbose)
       io.err(`tcpconnect: hooks: tracepoint:sock:inet_sock_set_state (CLOSE->SYN_SENT${o.lport ? '; SYN_SENT->next for LPORT' : ''})${hook === 'kprobe' ? ' — kprobes exist here, but the tcp_v4_connect/tcp_v6_connect kprobe variant is not written yet' : ''}\n`);
@@ -157,4 +157,4 @@ export const tcpconnect: Tool = {
     });
     return s.run();
   },
-};
+});

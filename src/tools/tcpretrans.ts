@@ -9,7 +9,7 @@ import { pickHook } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
-import { parseArgs, Session, stdio, toolCommand, type Tool, type ToolIO } from './tool.js';
+import { defineTool, Session } from './tool.js';
 
 interface Opts {
   sequence?: boolean;
@@ -79,19 +79,18 @@ kprobe:tcp_send_loss_probe {
 
 const num = (v: Value) => Number(v as bigint);
 
-export const tcpretrans: Tool = {
+export const tcpretrans = defineTool<Opts>({
   name: 'tcpretrans',
   summary: 'Trace TCP retransmits',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('tcpretrans', 'Trace TCP retransmits', EXAMPLES)
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-s, --sequence', 'display TCP sequence numbers')
       .option('-l, --lossprobe', 'include tail loss probe attempts (needs kprobes)')
       .option('-c, --count', 'count occurred retransmits per flow')
       .familyFlags()
-      .kscopeFlags('retransmit, or one for the -c table');
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
+      .kscopeFlags('retransmit, or one for the -c table'),
+  async run(o, io) {
     if (o.lossprobe && !pickHook(['kprobe'])) throw new KscopeError('tcpretrans: -l needs a kprobe on tcp_send_loss_probe (it has no tracepoint), and this kernel has no kprobes');
     if (o.verbose) io.err(`tcpretrans: hooks: tracepoint:tcp:tcp_retransmit_skb${o.lossprobe ? ', kprobe:tcp_send_loss_probe' : ''}\n`);
     const btf = Btf.vmlinux();
@@ -136,4 +135,4 @@ export const tcpretrans: Tool = {
     });
     return s.run();
   },
-};
+});

@@ -14,7 +14,7 @@ import { tracefs } from '../sys/mount.js';
 import { sprintf } from '../output/bcc.js';
 import type { MapEntry } from '../output/bpftrace.js';
 import type { Value } from '../output/values.js';
-import { parseArgs, reportLoop, Session, stdio, toolCommand, type Tool, type ToolIO } from './tool.js';
+import { defineTool, reportLoop, Session, type ToolIO } from './tool.js';
 
 interface Opts {
   noclear?: boolean;
@@ -116,21 +116,20 @@ export function formatTables(conns: Conn[]): string {
   return out;
 }
 
-export const tcptop: Tool = {
+export const tcptop = defineTool<Opts, [number?, number?]>({
   name: 'tcptop',
   summary: 'Summarize TCP send/recv throughput by host',
-  async main(argv: string[], io: ToolIO = stdio): Promise<number> {
-    const cmd = toolCommand('tcptop', `Summarize TCP send/recv throughput by host\n\n${LOSS}`, EXAMPLES)
+  about: LOSS,
+  examples: EXAMPLES,
+  flags: (cmd) =>
+    cmd
       .option('-C, --noclear', "don't clear the screen")
       .option('-S, --nosummary', 'skip system summary line')
       .pidFlag()
       .familyFlags()
       .kscopeFlags('interval')
-      .intervalCountArgs('output interval, in seconds (default 1)');
-    const parsed = parseArgs<Opts>(cmd, argv);
-    if (parsed === 0) return 0;
-    const o = parsed.opts;
-    const [interval = 1, count] = cmd.processedArgs as [number | undefined, number | undefined];
+      .intervalCountArgs('output interval, in seconds (default 1)'),
+  async run(o, io, [interval = 1, count]) {
     const hook = existsSync(join(tracefs(), 'events', 'sock', 'sock_send_length')) ? 'tracepoint' : has('fexit') ? 'fexit' : undefined;
     if (!hook) throw new KscopeError('tcptop: needs the sock:sock_send_length/sock_recv_length tracepoints (Linux 6.3+) or BPF trampolines (fexit), and this kernel has neither');
     if (o.verbose) io.err(`tcptop: hooks: ${hook === 'fexit' ? 'kretfunc:tcp_sendmsg, kretfunc:tcp_recvmsg' : 'tracepoint:sock:sock_send_length, sock:sock_recv_length'}\n`);
@@ -172,4 +171,4 @@ export const tcptop: Tool = {
     });
     return s.run();
   },
-};
+});

@@ -80,11 +80,22 @@ export class ToolCommand extends Command {
     return this;
   }
 
-  /** Throws the argparse error for the first exclusive pair whose flags are both set in `opts`. */
-  checkExclusive(opts: Record<string, unknown>): void {
+  /** Parses argv: the flags and the processed arguments, `0` when help was shown, or throws UsageError. */
+  read<O, A extends unknown[]>(argv: string[]): { opts: O; args: A } | 0 {
+    try {
+      this.parse(argv, { from: 'user' });
+    } catch (e) {
+      if (e instanceof CommanderError) {
+        if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
+        throw new UsageError(`${this.name()}: ${e.message.replace(/^error: /, '')}`, `see: kscope ${this.name()} -h`);
+      }
+      throw e;
+    }
+    const opts = this.opts();
     const flag = (o: Option) => [o.short, o.long].filter(Boolean).join('/');
     for (const [a, b] of this.#exclusive)
       if (opts[a.attributeName()] && opts[b.attributeName()]) throw new UsageError(`${this.name()}: argument ${flag(b)}: not allowed with argument ${flag(a)}`);
+    return { opts: opts as O, args: this.processedArgs as A };
   }
 }
 
@@ -102,19 +113,32 @@ export function toolCommand(name: string, description: string, examples: string)
     .allowExcessArguments(false);
 }
 
-/** Parses argv; returns the options and positionals, `0` when help was shown, or throws UsageError. */
-export function parseArgs<O>(cmd: ToolCommand, argv: string[]): { opts: O; args: string[] } | 0 {
-  try {
-    cmd.parse(argv, { from: 'user' });
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help') return 0;
-      throw new UsageError(`${cmd.name()}: ${e.message.replace(/^error: /, '')}`, `see: kscope ${cmd.name()} -h`);
-    }
-    throw e;
-  }
-  cmd.checkExclusive(cmd.opts());
-  return { opts: cmd.opts() as O, args: cmd.args };
+/** What a tool is made of; defineTool makes the Tool. */
+export interface ToolSpec<O, A extends unknown[]> {
+  name: string;
+  /** one line: the tool list's entry and the first paragraph of its help */
+  summary: string;
+  /** help paragraphs after the summary (where kscope differs from BCC) */
+  about?: string;
+  /** BCC-style example lines, shown after the options */
+  examples: string;
+  /** declares the flags and arguments */
+  flags(cmd: ToolCommand): ToolCommand;
+  /** runs with the parsed flags and arguments (`argv`: as given) and resolves to the exit code */
+  run(o: O, io: ToolIO, args: A, argv: string[]): Promise<number>;
+}
+
+/** A Tool whose main() parses argv with the spec's flags (help: exit 0; bad flags: UsageError), then runs it. */
+export function defineTool<O, A extends unknown[] = []>(spec: ToolSpec<O, A>): Tool {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    async main(argv: string[], io: ToolIO = stdio): Promise<number> {
+      const cmd = spec.flags(toolCommand(spec.name, spec.about ? `${spec.summary}\n\n${spec.about}` : spec.summary, spec.examples));
+      const parsed = cmd.read<O, A>(argv);
+      return parsed === 0 ? 0 : spec.run(parsed.opts, io, parsed.args, argv);
+    },
+  };
 }
 
 /** A positive integer flag/positional value, or a UsageError naming it. */
