@@ -1,22 +1,16 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cmdFlagsDesc, flagsDesc } from '../../src/tools/biolatency.js';
-import { dd, loopDevice, runTool, scratchDir } from './blockio.js';
+import { blockDevices, runTool, writeDirect } from './blockio.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const scratch = scratchDir();
-// direct I/O on a loop device of our own, traced with -d: every request on it is one of ours
-const loop = loopDevice(scratch.dir);
-after(() => {
-  loop.detach();
-  scratch.cleanup();
-});
+const { loop } = blockDevices();
 const BANNER = 'Tracing block device I/O... Hit Ctrl-C to end.';
 const ROW = /^\s+(\d+) -> (\d+)\s+: (\d+)\s+\|[*+ ]{40}\|$/;
 const N = 2000;
-const write = () => dd(['if=/dev/zero', `of=${loop.path}`, 'oflag=direct', 'bs=4k', `count=${N}`]);
+const write = () => writeDirect(loop.path, N);
 
 /** The histogram rows following `headerLine` (up to the next blank line) and their total count. */
 function histAfter(lines: string[], headerLine: number): { rows: string[]; total: number } {

@@ -1,21 +1,15 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { direction, formatter, header } from '../../src/tools/biosnoop.js';
-import { dd, diskOf, loopDevice, runTool, scratchDir } from './blockio.js';
+import { blockDevices, dd, diskOf, runTool, writeDirect } from './blockio.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-const scratch = scratchDir();
-// direct I/O on a loop device of our own, traced with -d: every request on it is one of ours
-const loop = loopDevice(scratch.dir);
-after(() => {
-  loop.detach();
-  scratch.cleanup();
-});
+const { dir, loop } = blockDevices();
 const N = 200;
-const write = () => dd(['if=/dev/zero', `of=${loop.path}`, 'oflag=direct', 'bs=4096', `count=${N}`]);
+const write = () => writeDirect(loop.path, N);
 
 test('biosnoop shows each 4096-byte O_DIRECT write of dd with its pid, disk, W, and a latency', async () => {
   const disk = loop.name;
@@ -39,13 +33,13 @@ test('biosnoop shows each 4096-byte O_DIRECT write of dd with its pid, disk, W, 
 });
 
 test('biosnoop --json -Q: each direct read of dd (on the temp dir\'s disk) as R, 4096 bytes, positive latency, queue time', async () => {
-  const file = join(scratch.dir, 'r');
+  const file = join(dir, 'r');
   await dd(['if=/dev/zero', `of=${file}`, 'bs=4096', `count=${N}`, 'conv=fsync']);
   let pid = 0;
   // JSON mode prints no header: small direct writes until the first event shows the tool is attached
   let attached = false;
   const poke = (async () => {
-    while (!attached) await dd(['if=/dev/zero', `of=${join(scratch.dir, 'poke')}`, 'oflag=direct', 'bs=4096', 'count=1']).then(() => new Promise((res) => setTimeout(res, 100)));
+    while (!attached) await writeDirect(join(dir, 'poke'), 1).then(() => new Promise((res) => setTimeout(res, 100)));
   })();
   const r = await runTool('biosnoop', ['--json', '-Q'], async () => {
     attached = true;
@@ -65,7 +59,7 @@ test('biosnoop --json -Q: each direct read of dd (on the temp dir\'s disk) as R,
     assert.equal(e.comm, 'dd');
     assert.equal(e.t, 'R');
     assert.equal(e.bytes, 4096);
-    assert.equal(e.disk, diskOf(scratch.dir));
+    assert.equal(e.disk, diskOf(dir));
     assert.ok(e.lat_ms > 0, `latency ${e.lat_ms}`);
     assert.ok(e.que_ms >= 0 && e.que_ms < e.lat_ms + 1000, `queue ${e.que_ms}`);
   }

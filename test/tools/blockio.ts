@@ -2,25 +2,27 @@
  * Test helpers for the block I/O tools: run a tool, cause direct I/O with dd on a file in the system temp dir
  * (a real block device) or on a loop device of the test's own (exact counts: no other I/O reaches it).
  */
+import { after } from 'node:test';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, realpathSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
-
-/** A fresh directory on the temp dir's block device; `cleanup()` removes it. */
-export function scratchDir(): { dir: string; cleanup(): void } {
+/**
+ * A test file's own block devices, removed after its tests: `dir`, a fresh directory on the temp dir's block device,
+ * and `loop`, a 64 MiB loop device over a file there (traced with -d, every request on it is one of the test's).
+ */
+export function blockDevices(): { dir: string; loop: { path: string; name: string } } {
   const dir = mkdtempSync(join(tmpdir(), 'kscope-bio-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** A 64 MiB loop device over a file in `dir`: `/dev/loopN`, its name, and `detach()`. */
-export function loopDevice(dir: string): { path: string; name: string; detach(): void } {
   const backing = join(dir, 'loop.img');
   writeFileSync(backing, '');
   truncateSync(backing, 64 << 20);
   const path = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
-  return { path, name: basename(path), detach: () => execFileSync('losetup', ['-d', path]) };
+  after(() => {
+    execFileSync('losetup', ['-d', path]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, loop: { path, name: basename(path) } };
 }
 
 /** The whole-disk name (e.g. `vda`) holding `path`, from its st_dev through /sys/dev/block. */
@@ -40,6 +42,11 @@ export function dd(args: string[]): Promise<number> {
     c.stderr.on('data', (d: Buffer) => (err += d));
     c.on('close', (code) => (code === 0 ? resolve(c.pid!) : reject(new Error(`dd ${args.join(' ')}: ${err}`))));
   });
+}
+
+/** Writes `count` 4 KiB blocks of zeros to `path` with O_DIRECT; resolves with dd's pid. */
+export function writeDirect(path: string, count: number): Promise<number> {
+  return dd(['if=/dev/zero', `of=${path}`, 'oflag=direct', 'bs=4096', `count=${count}`]);
 }
 
 export { runTool } from '../lib/tools.js';
