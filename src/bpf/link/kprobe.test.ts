@@ -1,26 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BpfMap, MapType } from '../map.js';
-import { u64 } from '../codec.js';
 import { Program, ProgType } from '../program.js';
 import { attachKprobe } from './kprobe.js';
-import { leakCheck } from '../../../test/lib/leaks.js';
+import { vfsReadValues } from '../../../test/lib/vfs_read.js';
 import { needs } from '../../../test/vm/gate.js';
-import { countCtxValues, PT_REGS, READS, readKnownFile } from '../../../test/vm/programs.js';
+import { PT_REGS, READS } from '../../../test/vm/programs.js';
 
-/** Attaches a kprobe counting one pt_regs field of vfs_read in this process, runs the known reads, returns counts. */
-async function vfsRead(opts: { retprobe: boolean; legacy: boolean }): Promise<Map<bigint, bigint>> {
-  const check = leakCheck();
-  const hist = new BpfMap({ type: MapType.HASH, key: u64, value: u64, maxEntries: 256 });
-  const prog = Program.load({ type: ProgType.KPROBE, insns: countCtxValues(hist, process.pid, opts.retprobe ? PT_REGS.ret : PT_REGS.arg2) });
-  const link = attachKprobe(prog, { func: 'vfs_read', retprobe: opts.retprobe, legacy: opts.legacy });
-  readKnownFile();
-  const seen = new Map(hist.dump());
-  link.close();
-  prog.close();
-  hist.close();
-  await check();
-  return seen;
+/** The values a kprobe (retprobe: the return value, else arg2) on vfs_read sees of this process's known reads. */
+function vfsRead(opts: { retprobe: boolean; legacy: boolean }): Promise<Map<bigint, bigint>> {
+  return vfsReadValues(opts.retprobe ? PT_REGS.ret : PT_REGS.arg2, (insns) => {
+    const prog = Program.load({ type: ProgType.KPROBE, insns });
+    return { prog, link: attachKprobe(prog, { func: 'vfs_read', retprobe: opts.retprobe, legacy: opts.legacy }) };
+  });
 }
 
 for (const legacy of [false, true]) {

@@ -13,7 +13,8 @@ import { compileC, GATE, startGated } from '../../../test/lib/cc.js';
 import { leakCheck } from '../../../test/lib/leaks.js';
 import { needsKernel } from '../../../test/lib/kernel.js';
 import { needs } from '../../../test/vm/gate.js';
-import { countCtxValues, READS, readKnownFile } from '../../../test/vm/programs.js';
+import { READS } from '../../../test/vm/programs.js';
+import { vfsReadValues } from '../../../test/lib/vfs_read.js';
 
 const SLEEPER = `${GATE}
 #include <time.h>
@@ -90,17 +91,8 @@ test('tp_btf sched_switch reads next->pid directly at the BTF offset (Linux 5.5+
 test('raw tracepoint sched_switch reads next->pid with probe_read_kernel (Linux 4.17+)', { skip: needsKernel(4, 17, 'raw_tp') }, () => run(false));
 
 /** fentry/fexit on vfs_read(file, buf, count, pos): ctx is the u64 argument array, fexit's return value follows it. */
-async function trampolineVfsRead(exit: boolean): Promise<Map<bigint, bigint>> {
-  const check = leakCheck();
-  const hist = new BpfMap({ type: MapType.HASH, key: u64, value: u64, maxEntries: 256 });
-  const { prog, link } = attachTrampoline({ func: 'vfs_read', exit, insns: countCtxValues(hist, process.pid, exit ? 4 * 8 : 2 * 8) });
-  readKnownFile();
-  const seen = new Map(hist.dump());
-  link.close();
-  prog.close();
-  hist.close();
-  await check();
-  return seen;
+function trampolineVfsRead(exit: boolean): Promise<Map<bigint, bigint>> {
+  return vfsReadValues(exit ? 4 * 8 : 2 * 8, (insns) => attachTrampoline({ func: 'vfs_read', exit, insns }));
 }
 
 test('fentry:vfs_read reads the count argument from the typed argument array', { skip: needs('fentry') }, async () => {
