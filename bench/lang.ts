@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'no
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import {
-  buildDir, bundleCli, compileC, fmt, lostEvents, medianOf as median, mib, pinnedLoop, quiet, range, repoRoot, rotate, table, Traced,
+  NODE_FLAGS, buildDir, bundleCli, compileC, fmt, lostEvents, medianOf as median, mib, pinnedLoop, quiet, range, repoRoot, rotate, table, Traced,
   type Run, type Tracer as BaseTracer,
 } from './lib/tracer.js';
 
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const ready = /Attached \d+ probe/;
     const build = buildDir();
     const launcher: Tracer = { name: './kscope', argv: [launcherReplica(root, build, tmp)], ready };
-    const kscope: Tracer = { name: 'kscope', argv: [process.execPath, join(build, 'kscope.cjs')], ready };
+    const kscope: Tracer = { name: 'kscope', argv: [process.execPath, ...NODE_FLAGS, join(build, 'kscope.cjs')], ready };
     const modules: Tracer = { name: 'kscope (tsc modules)', argv: [process.execPath, join(build, 'src/cli/main.js')], ready };
     const bpftrace: Tracer = { name: 'bpftrace', argv: ['bpftrace'], ready: /Attaching \d+ probe/ };
     const bpfVersion = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 'use strict';
 // Runs the bundled kscope CLI (kscope.bundle.cjs) through V8's code cache: compiling the bundle is most of
 // kscope's start-up, and a cache written after the first run lets later runs skip it. A stale or foreign cache is

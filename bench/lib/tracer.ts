@@ -41,6 +41,9 @@ export function repoRoot(): string {
 }
 
 /** The tsc output folder this bench file was compiled into (.build/NAME). */
+/** The node flags ./kscope and the bundle's shebang run kscope with (kept in step with the launcher). */
+export const NODE_FLAGS = ['--max-semi-space-size=2'];
+
 export const buildDir = (): string => join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**

@@ -17,10 +17,11 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
  * for binary strings (one char per byte, as kscope holds traced strings) so their bytes go out unchanged.
  */
 export function writeAll(fd: number, s: string | Uint8Array, encoding: 'utf8' | 'latin1' = 'utf8'): void {
-  let buf = typeof s === 'string' ? Buffer.from(s, encoding) : s;
-  while (buf.length) {
+  // latin1 strings are written as they are (one char per byte, so a partial write is a slice); no Buffer copy
+  let rest: string | Uint8Array = typeof s === 'string' && encoding === 'utf8' ? Buffer.from(s, 'utf8') : s;
+  while (rest.length) {
     try {
-      buf = buf.subarray(writeSync(fd, buf));
+      rest = typeof rest === 'string' ? rest.slice(writeSync(fd, rest, null, 'latin1')) : rest.subarray(writeSync(fd, rest));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EPIPE') throw new OutputClosed('output closed');
