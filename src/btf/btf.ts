@@ -131,6 +131,11 @@ export class Btf {
     [this.table, this.next] = nameIndex(this.words, this.strs, this.offs, this.kinds);
   }
 
+  /** Length of the string section, the base's included: where a split blob over this one starts its strings. */
+  get stringsLength(): number {
+    return this.strBuf.length;
+  }
+
   /** Parses a raw BTF blob; pass `base` for split BTF (kernel modules). */
   static parse(buf: Buffer, base?: Btf): Btf {
     return new Btf(buf, base);

@@ -52,3 +52,74 @@ test('func_info for a main program and its for_each callbacks', () => {
   assert.equal(btf.sizeof(mainProto.returnType), 4);
   assert.throws(() => forEachCallbackBtf('m', [{ name: 'a', insn: 9 }, { name: 'b', insn: 9 }]), /not after the previous one/);
 });
+
+test('struct, union, array, enum, fwd, typedef and float decode back, with reserved ids for cycles', () => {
+  const w = new BtfWriter();
+  const int = w.int('int', 4, true);
+  const uchar = w.int('unsigned char', 1, false);
+  const char = w.int('char', 1, true, { char: true });
+  const bool = w.int('_Bool', 1, false, { bool: true });
+  const node = w.reserve();
+  const next = w.ptr(node);
+  const name = w.array(char, int, 16);
+  w.composite('struct', 'node', 32, [
+    { name: 'a', type: int, bitOffset: 0, bitSize: 0 },
+    { name: 'name', type: name, bitOffset: 32, bitSize: 0 },
+    { name: 'next', type: next, bitOffset: 192, bitSize: 0 },
+  ], node);
+  const bits = w.composite('struct', 'bits', 4, [
+    { name: 'x', type: uchar, bitOffset: 0, bitSize: 3 },
+    { name: 'y', type: uchar, bitOffset: 3, bitSize: 5 },
+    { name: '', type: int, bitOffset: 8, bitSize: 0 },
+  ]);
+  const u = w.composite('union', '', 4, [{ name: 'i', type: int, bitOffset: 0, bitSize: 0 }]);
+  const e = w.enum('color', 4, true, [{ name: 'RED', value: -1 }, { name: 'BLUE', value: 7 }]);
+  const fwd = w.fwd('later', true);
+  const td = w.typedef('node_t', node);
+  const dbl = w.float('double', 8);
+  const btf = Btf.parse(w.build());
+  assert.deepEqual(btf.type(node), {
+    id: node, kind: 'struct', name: 'node', size: 32, members: [
+      { name: 'a', type: int, bitOffset: 0, bitSize: 0 },
+      { name: 'name', type: name, bitOffset: 32, bitSize: 0 },
+      { name: 'next', type: next, bitOffset: 192, bitSize: 0 },
+    ],
+  });
+  assert.equal(btf.typeName(next), 'struct node *');
+  assert.equal(btf.typeName(name), 'char[16]');
+  assert.deepEqual((btf.type(bits) as { members: unknown[] }).members, [
+    { name: 'x', type: uchar, bitOffset: 0, bitSize: 3 },
+    { name: 'y', type: uchar, bitOffset: 3, bitSize: 5 },
+    { name: '', type: int, bitOffset: 8, bitSize: 0 },
+  ]);
+  assert.deepEqual(btf.member(bits, 'y'), { offset: 0, bitOffset: 3, bitSize: 5, typeId: uchar });
+  assert.equal(btf.type(u).kind, 'union');
+  assert.deepEqual(btf.type(e), { id: e, kind: 'enum', name: 'color', size: 4, signed: true, values: [{ name: 'RED', value: -1 }, { name: 'BLUE', value: 7 }] });
+  assert.deepEqual(btf.type(fwd), { id: fwd, kind: 'fwd', name: 'later', union: true });
+  assert.equal(btf.resolve(td), node);
+  assert.equal(btf.findTypedef('node_t'), td);
+  assert.deepEqual(btf.type(dbl), { id: dbl, kind: 'float', name: 'double', size: 8 });
+  assert.deepEqual([(btf.type(char) as { char: boolean }).char, (btf.type(bool) as { bool: boolean }).bool, btf.typeName(uchar)], [true, true, 'unsigned char']);
+  assert.equal(btf.sizeof(node), 32);
+  const r = new BtfWriter();
+  r.reserve();
+  assert.throws(() => r.build(), /reserved but never defined/);
+  assert.throws(() => r.ptr(0, 99), /not reserved/);
+});
+
+test('split BTF continues the base blob: ids, strings, and references to base types', () => {
+  const b = new BtfWriter();
+  const int = b.int('int', 4, true);
+  b.composite('struct', 'base_s', 8, [{ name: 'x', type: int, bitOffset: 0, bitSize: 0 }, { name: 'y', type: int, bitOffset: 32, bitSize: 0 }]);
+  const base = Btf.parse(b.build());
+  const w = new BtfWriter({ nextId: base.nextId, stringsLength: base.stringsLength });
+  assert.equal(w.firstId, base.nextId);
+  const p = w.ptr(base.findStruct('base_s')!);
+  const s = w.composite('struct', 'mine', 16, [{ name: 'x', type: int, bitOffset: 0, bitSize: 0 }, { name: 'p', type: p, bitOffset: 64, bitSize: 0 }]);
+  const split = Btf.parse(w.build(), base);
+  assert.equal(split.findStruct('mine'), s);
+  assert.equal(split.typeName(p), 'struct base_s *');
+  assert.deepEqual(split.member(s, 'p'), { offset: 8, bitOffset: 64, bitSize: 0, typeId: p });
+  assert.equal(split.sizeof(split.findStruct('base_s')!), 8);
+  assert.equal(split.stringsLength, base.stringsLength + 'x\0p\0mine\0'.length);
+});
