@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
+import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { compile } from '../lang/compile.js';
 import { Runtime, type RunOptions } from '../lang/runtime.js';
 import type { MapSnapshot } from '../output/bpftrace.js';
@@ -16,9 +17,23 @@ export interface ToolIO {
   err(s: string): void;
 }
 
+/** the session running now: a reader that goes away (`kscope execsnoop | head`) stops it, as Ctrl-C would */
+let running: Session | undefined;
+let outputClosed = false;
+
+/** The process's stdout/stderr, written by fd (src/sys/stdio.ts); traced strings are binary strings. */
 export const stdio: ToolIO = {
-  out: (s) => void process.stdout.write(s),
-  err: (s) => void process.stderr.write(s),
+  out: (s) => {
+    if (outputClosed) return;
+    try {
+      writeAll(1, s, 'latin1');
+    } catch (e) {
+      if (!(e instanceof OutputClosed)) throw e;
+      outputClosed = true;
+      running?.stop();
+    }
+  },
+  err: (s) => writeAll(2, s),
 };
 
 /** A tool: `main(argv)` parses its flags, runs, and returns the exit code. */
@@ -186,8 +201,13 @@ export class Session {
       ...extra,
     });
   }
-  run(): Promise<number> {
-    return this.rt.run();
+  async run(): Promise<number> {
+    running = this;
+    try {
+      return await this.rt.run();
+    } finally {
+      running = undefined;
+    }
   }
   snapshot(map: string): MapSnapshot | undefined {
     return this.rt.snapshot(map);

@@ -44,3 +44,27 @@ test('printf writes the bytes of the script and of traced strings unchanged (UTF
   assert.match(out, /^grüße →ok$/m);
   assert.match(out, /^@\[ü\]: 1$/m);
 });
+
+test('a tool whose reader goes away (`kscope execsnoop | head -3`) stops as on Ctrl-C: exit 0, no stack trace', async () => {
+  const c = spawn(process.execPath, [cli, 'execsnoop'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  c.stderr.on('data', (d: Buffer) => (err += d));
+  let out = '';
+  let closed = false;
+  const ended = new Promise<{ code: number | null; signal: string | null }>((r) => c.on('close', (code, signal) => r({ code, signal })));
+  c.stdout.on('data', (d: Buffer) => {
+    out += d;
+    if (!closed && out.split('\n').length > 3) (closed = true), c.stdout.destroy();
+  });
+  // execs until the header and two rows came and kscope noticed the closed pipe (or 10 s)
+  let done = false;
+  void ended.then(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
+    spawn('/bin/true').on('error', () => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const r = await ended;
+  assert.ok(closed, `execsnoop printed:\n${out}\n${err}`);
+  assert.deepEqual(r, { code: 0, signal: null }, err);
+  assert.doesNotMatch(err, /\n\s+at |EPIPE|Error/, err);
+});
