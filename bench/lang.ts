@@ -85,6 +85,10 @@ async function main(): Promise<void> {
     const kscope: Tracer = { name: 'kscope', argv: [process.execPath, ...NODE_FLAGS, join(build, 'kscope.cjs')], ready };
     const modules: Tracer = { name: 'kscope (tsc modules)', argv: [process.execPath, join(build, 'src/cli/main.js')], ready };
     const bpftrace: Tracer = { name: 'bpftrace', argv: ['bpftrace'], ready: /Attaching \d+ probe/ };
+    // the floor for any Node.js tool: node starting and printing one line (with kscope's node flags)
+    const floorJs = join(tmp, 'floor.cjs');
+    writeFileSync(floorJs, "require('fs').writeSync(1, 'hi\\n');\n");
+    const floor: Tracer = { name: 'node prints a line', argv: [process.execPath, ...NODE_FLAGS, floorJs], ready };
     const bpfVersion = execFileSync('bpftrace', ['--version'], { encoding: 'utf8' }).trim();
     const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
     console.log(`${new Date().toISOString()}; ${cpus().length} CPUs (${cpu}); kernel ${release()}; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -96,7 +100,7 @@ async function main(): Promise<void> {
     try {
       for (let round = 0; round < startupRounds; round++) {
         for (const [label, prog] of [['BEGIN', BEGIN_HI], ['openat', OPENAT]] as const) {
-          for (const t of rotate([kscope, bpftrace, launcher, modules], round)) {
+          for (const t of rotate([kscope, bpftrace, launcher, modules, floor], round)) {
             const r = await new Traced(t, ['-e', prog], tmp).exit();
             if (r.code !== 0 || Number.isNaN(r.firstMs)) throw new Error(`${t.name} ${label} failed: ${r.stderr}`);
             const key = `${label}\t${t.name}`;
@@ -111,7 +115,7 @@ async function main(): Promise<void> {
     for (const label of ['BEGIN', 'openat']) {
       const get = (n: string): Run[] => startup.get(`${label}\t${n}`) ?? [];
       const b = median(get('bpftrace').map((r) => r.firstMs));
-      for (const n of ['kscope', './kscope', 'kscope (tsc modules)', 'bpftrace']) {
+      for (const n of ['kscope', './kscope', 'kscope (tsc modules)', 'node prints a line', 'bpftrace']) {
         const rs = get(n);
         const firsts = rs.map((r) => r.firstMs);
         const first = median(firsts);
