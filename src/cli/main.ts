@@ -12,6 +12,7 @@ import { KscopeError } from '../sys/errors.js';
 import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { compile, parseProgram } from '../lang/compile.js';
 import { printAst } from '../lang/print_ast.js';
+import { printResources } from '../lang/print_resources.js';
 import { Runtime } from '../lang/runtime.js';
 import { CompileError, formatDiagnostic } from '../lang/diagnostics.js';
 import { allFeatures, describeFeature } from '../bpf/features.js';
@@ -137,6 +138,7 @@ async function scriptCommand(argv: string[]): Promise<number> {
   }
   if (o.d) {
     out(printAst(parseProgram(text, name).ast) + '\n');
+    out(printResources(compile(text, { name, params, env: process.env })));
     return 0;
   }
   const pid = o.p !== undefined ? targetPid(o.p) : undefined;
