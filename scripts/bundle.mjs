@@ -1,11 +1,27 @@
 // Bundles the CLI into one CommonJS file (dist/kscope.bundle.cjs) and installs the loader (dist/kscope.cjs) that
 // runs it through V8's code cache. Loading one pre-compiled file instead of ~80 ESM modules is most of kscope's
-// start-up time. koffi stays external (it loads a native binary next to its package).
+// start-up time. koffi stays external (it loads a native binary next to its package; see koffi-binary below).
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { relative } from 'node:path';
 
 const dist = new URL('../dist/', import.meta.url).pathname;
+
+// koffi's loader resolves two packages and reads its own ELF header to pick the binary (~10 ms of a ~170 ms
+// start here); the bundle loads the binary koffi picks on this machine directly, and falls back to the package
+// when that file is gone or is another version.
+const req = createRequire(import.meta.url);
+const koffi = req('koffi');
+const native = Object.keys(req.cache).find((f) => f.endsWith('.node') && f.includes('koffi'));
+const koffiShim = native
+  ? `const { join } = require('node:path');
+let native;
+try {
+  native = require(join(__dirname, ${JSON.stringify(relative(dist, native))}));
+} catch {}
+module.exports = native && native.version === ${JSON.stringify(koffi.version)} ? native : require('koffi');`
+  : undefined;
 await build({
   entryPoints: [new URL('../src/cli/main.ts', import.meta.url).pathname],
   outfile: `${dist}kscope.bundle.cjs`,
@@ -18,6 +34,14 @@ await build({
   keepNames: true,
   logLevel: 'warning',
   plugins: [
+    {
+      name: 'koffi-binary',
+      setup(b) {
+        if (!koffiShim) return;
+        b.onResolve({ filter: /^koffi$/ }, (a) => (a.namespace === 'koffi-shim' ? { path: 'koffi', external: true } : { path: 'koffi', namespace: 'koffi-shim' }));
+        b.onLoad({ filter: /.*/, namespace: 'koffi-shim' }, () => ({ contents: koffiShim, loader: 'js', resolveDir: dist }));
+      },
+    },
     {
       // commander loads node:child_process (and with it net and streams, ~8 ms here) for executable subcommands,
       // which kscope has none of: load it on first use instead
