@@ -317,10 +317,70 @@ export type Stmt = Block | ExprStmt | Assign | VarDecl | Discard | If | While | 
 
 // ---------------------------------------------------------------------------------------------- top level
 
-/** A `#include`/`#define`/... line, or a C struct/union/enum definition, kept as raw text. */
-export interface CDefinition extends NodeBase {
-  kind: 'c_preprocessor' | 'c_definition';
+/** A `#include`/`#define`/... line, kept as raw text. */
+export interface CPreprocessor extends NodeBase {
+  kind: 'c_preprocessor';
   text: string;
+}
+/** A top-level C struct/union/enum definition (`text` is its source). */
+export interface CDefinition extends NodeBase {
+  kind: 'c_definition';
+  text: string;
+  type: CTaggedType;
+}
+/** `typedef TYPE name;` (one node per declarator of a typedef line). */
+export interface CTypedef extends NodeBase {
+  kind: 'c_typedef';
+  name: string;
+  type: CType;
+}
+
+/** A base type or typedef name in C: `int`, `unsigned long`, `u32`, `void` (the specifier words, normalised). */
+export interface CNamedType extends NodeBase {
+  kind: 'c_named';
+  name: string;
+}
+/** `struct|union|enum [name]`, a reference, or a definition when it has `members`/`enumerators`. */
+export interface CTaggedType extends NodeBase {
+  kind: 'c_tagged';
+  tag: 'struct' | 'union' | 'enum';
+  name?: string;
+  nameRange?: Range;
+  members?: CMember[];
+  enumerators?: CEnumerator[];
+  /** `__attribute__((packed))` */
+  packed?: boolean;
+  /** `__attribute__((aligned(N)))` */
+  aligned?: Expr;
+}
+export interface CPointerType extends NodeBase {
+  kind: 'c_pointer';
+  to: CType;
+}
+/** `T name[N]`; `length` undefined for `[]`. */
+export interface CArrayType extends NodeBase {
+  kind: 'c_array';
+  element: CType;
+  length?: Expr;
+}
+/** A function type (its parameters are not kept: only pointers to functions are useful in a definition). */
+export interface CFunctionType extends NodeBase {
+  kind: 'c_function';
+  returns: CType;
+}
+export type CType = CNamedType | CTaggedType | CPointerType | CArrayType | CFunctionType;
+/** A struct/union member; no name for an anonymous struct/union member or an unnamed bitfield. */
+export interface CMember extends NodeBase {
+  kind: 'c_member';
+  name?: string;
+  type: CType;
+  /** bitfield width */
+  bits?: Expr;
+}
+export interface CEnumerator extends NodeBase {
+  kind: 'c_enumerator';
+  name: string;
+  value?: Expr;
 }
 export interface ConfigEntry extends NodeBase {
   kind: 'config_entry';
@@ -377,7 +437,8 @@ export interface Program extends NodeBase {
   kind: 'program';
   /** The `#!...` first line, if any. */
   shebang?: string;
-  cDefinitions: CDefinition[];
+  /** In source order. */
+  cDefinitions: (CPreprocessor | CDefinition | CTypedef)[];
   config?: Config;
   imports: Import[];
   mapDecls: MapDecl[];
@@ -389,7 +450,12 @@ export interface Program extends NodeBase {
 
 export type Node =
   | Program
+  | CPreprocessor
   | CDefinition
+  | CTypedef
+  | CType
+  | CMember
+  | CEnumerator
   | Config
   | ConfigEntry
   | AttachPoint

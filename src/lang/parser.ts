@@ -7,7 +7,7 @@
 import type * as A from './ast.js';
 import { BUILTIN_TYPES, isBuiltin } from './ast.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
-import { Scanner, syntaxError, type ScanMode, type Token } from './scanner.js';
+import { Scanner, syntaxError, type Token } from './scanner.js';
 import type { Range, Source } from './source.js';
 
 /** Binary operator precedence, low to high (ternary sits below all of them). */
@@ -17,6 +17,27 @@ const PRECEDENCE: Readonly<Record<string, number>> = {
 };
 const COMPOUND = new Set(['+=', '-=', '*=', '/=', '%=', '&=', '|=', '^=', '<<=', '>>=']);
 const EXPR_START_PUNCT = new Set(['(', '-', '--', '!', '~', '*', '&']);
+
+/** Words that make up C base types. */
+const C_BASE_WORDS = new Set(['void', 'char', 'short', 'int', 'long', 'signed', 'unsigned', '_Bool', 'float', 'double']);
+/** Qualifiers (and storage classes) a C definition may carry; they do not change a type's layout. */
+const C_QUALIFIERS = new Set(['const', 'volatile', 'restrict', '__restrict', '__restrict__', '__volatile__', '__const', 'static', 'extern', 'register', 'inline', '__extension__']);
+
+/** The canonical name of a C base type from its specifier words (`long unsigned int` → `unsigned long`), or undefined. */
+export function cBaseName(words: string[]): string | undefined {
+  const count = (w: string) => words.filter((x) => x === w).length;
+  const [signed, unsigned, ints, longs] = [count('signed'), count('unsigned'), count('int'), count('long')];
+  const rest = words.filter((w) => !['signed', 'unsigned', 'int', 'long'].includes(w));
+  if (signed + unsigned > 1 || ints > 1 || longs > 2 || rest.length > 1) return undefined;
+  const sign = unsigned ? 'unsigned ' : '';
+  const core = rest[0];
+  if (core === undefined) return `${sign}${['int', 'long', 'long long'][longs]}`;
+  if (core === 'short' && !longs) return `${sign}short`;
+  if (core === 'char' && !longs && !ints) return signed ? 'signed char' : `${sign}char`;
+  if (signed || unsigned || ints) return undefined;
+  if (core === 'double' && longs <= 1) return longs ? 'long double' : 'double';
+  return longs ? undefined : core;
+}
 
 /** Canonical provider names and their aliases (matched exactly first, then case-insensitively). */
 const PROVIDERS: ReadonlyMap<string, string> = new Map(
@@ -110,8 +131,8 @@ class Parser {
     return tok;
   }
 
-  private next(mode: ScanMode = 'code'): Token {
-    return this.take(mode === 'code' ? this.peek() : this.scanner.scan(this.pos, mode));
+  private next(): Token {
+    return this.take(this.peek());
   }
 
   private isPunct(text: string): boolean {
@@ -179,6 +200,7 @@ class Parser {
     for (;;) {
       if (this.peek().kind === 'preprocessor') program.cDefinitions.push(this.cPreprocessor());
       else if (this.looksLikeCDefinition()) program.cDefinitions.push(this.cDefinition());
+      else if (this.isKeyword('typedef')) program.cDefinitions.push(...this.cTypedefs());
       else break;
     }
     for (;;) {
@@ -190,9 +212,12 @@ class Parser {
     }
     while (this.peek().kind !== 'eof') {
       const t = this.peek();
-      if (t.kind === 'preprocessor' || this.looksLikeCDefinition()) {
-        const def = t.kind === 'preprocessor' ? this.cPreprocessor() : this.cDefinition();
-        this.fail('C definitions must appear before probes and functions', def.range);
+      if (t.kind === 'preprocessor' || this.looksLikeCDefinition() || this.isKeyword('typedef')) {
+        const start = t.start;
+        if (t.kind === 'preprocessor') this.cPreprocessor();
+        else if (this.isKeyword('typedef')) this.cTypedefs();
+        else this.cDefinition();
+        this.fail('C definitions must appear before probes and functions', this.from(start));
       } else if (this.isKeyword('config')) this.fail('config must appear before probes and functions', t);
       else if (this.isKeyword('import')) this.fail('root imports must appear before probes and functions', t);
       else if (this.isKeyword('macro')) program.macros.push(this.macro());
@@ -210,7 +235,7 @@ class Parser {
     return program;
   }
 
-  private cPreprocessor(): A.CDefinition {
+  private cPreprocessor(): A.CPreprocessor {
     const t = this.next();
     return { kind: 'c_preprocessor', range: span(t), text: t.text };
   }
@@ -225,23 +250,213 @@ class Parser {
       if (n.kind === 'punct' && n.text === '{') return true;
       if (n.kind === 'ident') pos = n.end;
       else if (n.kind === 'punct' && (n.text === '(' || n.text === '[')) {
-        const close = n.text === '(' ? ')' : ']';
-        let depth = 0;
-        let m: Token = n;
-        do {
-          if (m.kind === 'eof') return false;
-          if (m.kind === 'punct' && m.text === n.text) depth++;
-          else if (m.kind === 'punct' && m.text === close) depth--;
-          pos = m.end;
-          m = this.scanner.scan(pos);
-        } while (depth > 0);
+        const after = this.balancedEnd(n);
+        if (after === undefined) return false;
+        pos = after;
       } else return false;
     }
   }
 
+  /** The end of the balanced (...) or [...] group opening at `open`, or undefined when the source ends first. */
+  private balancedEnd(open: Token): number | undefined {
+    const close = open.text === '(' ? ')' : ']';
+    let depth = 0;
+    for (let m = open; ; m = this.scanner.scan(m.end)) {
+      if (m.kind === 'eof') return undefined;
+      if (m.kind === 'punct' && m.text === open.text) depth++;
+      else if (m.kind === 'punct' && m.text === close && --depth === 0) return m.end;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------ C definitions
+
+  /** A top-level `struct|union|enum ... { ... }` definition with its attributes and an optional `;`. */
   private cDefinition(): A.CDefinition {
-    const t = this.next('c_definition');
-    return { kind: 'c_definition', range: span(t), text: t.text };
+    const start = this.peek().start;
+    const type = this.cTagged();
+    this.eat(';');
+    return { kind: 'c_definition', range: this.from(start), text: this.source.text.slice(start, this.prevEnd), type };
+  }
+
+  /** `typedef TYPE declarator, ...;`: one node per declarator. */
+  private cTypedefs(): A.CTypedef[] {
+    const start = this.next().start;
+    const base = this.cSpecifiers();
+    const out: A.CTypedef[] = [];
+    do {
+      const d = this.cDeclarator();
+      if (!d.name) this.fail('expected identifier');
+      out.push({ kind: 'c_typedef', range: this.from(start), name: d.name.text, type: d.wrap(base) });
+    } while (this.eat(','));
+    if (!this.eat(';')) this.fail("expected ';' after top level declarator");
+    return out;
+  }
+
+  /** Skips C type qualifiers (and storage words that change nothing in a definition). */
+  private cQualifiers(): void {
+    while (this.peek().kind === 'ident' && C_QUALIFIERS.has(this.peek().text)) this.next();
+  }
+
+  /** Declaration specifiers: a struct/union/enum, base type words (`unsigned long int`), or a typedef name. */
+  private cSpecifiers(): A.CType {
+    this.cQualifiers();
+    const t = this.peek();
+    if (t.kind === 'ident' && (t.text === 'struct' || t.text === 'union' || t.text === 'enum')) {
+      const tagged = this.cTagged();
+      this.cQualifiers();
+      return tagged;
+    }
+    const words: Token[] = [];
+    for (;;) {
+      this.cQualifiers();
+      const w = this.peek();
+      if (w.kind !== 'ident' || !C_BASE_WORDS.has(w.text)) break;
+      words.push(this.next());
+    }
+    if (words.length) {
+      const name = cBaseName(words.map((w) => w.text));
+      if (!name) this.fail('invalid combination of type specifiers', this.from(t.start));
+      return { kind: 'c_named', range: this.from(t.start), name };
+    }
+    if (t.kind !== 'ident') this.fail('expected a type');
+    this.next();
+    this.cQualifiers();
+    return { kind: 'c_named', range: span(t), name: t.text };
+  }
+
+  /** `struct|union|enum [attributes] [name] [attributes] [{ body } [attributes]]`. */
+  private cTagged(): A.CTaggedType {
+    const kw = this.next();
+    const type: A.CTaggedType = { kind: 'c_tagged', range: span(kw), tag: kw.text as A.CTaggedType['tag'] };
+    this.cAttributes(type);
+    const n = this.peek();
+    if (n.kind === 'ident') {
+      this.next();
+      type.name = n.text;
+      type.nameRange = span(n);
+      this.cAttributes(type);
+    }
+    if (this.eat('{')) {
+      if (type.tag === 'enum') type.enumerators = this.cEnumerators();
+      else type.members = this.cMembers();
+      this.cAttributes(type);
+    } else if (!type.name) this.fail("expected identifier or '{'");
+    type.range = this.from(kw.start);
+    return type;
+  }
+
+  /** `__attribute__((packed, aligned(N), ...))`, repeated; other attributes are skipped. */
+  private cAttributes(type: A.CTaggedType): void {
+    while (this.isKeyword('__attribute__')) {
+      this.next();
+      if (!this.isPunct('(') || this.peek2().text !== '(') this.fail("__attribute__ syntax error, expected '(('");
+      this.next();
+      this.next();
+      while (!this.isPunct(')')) {
+        const a = this.expectKind('ident', 'expected attribute name');
+        const name = a.text.replace(/^__(.*)__$/, '$1');
+        if (name === 'packed') type.packed = true;
+        if (this.isPunct('(')) {
+          if (name === 'aligned') {
+            this.next();
+            type.aligned = this.expr();
+            this.expect(')');
+          } else this.skipBalanced();
+        } else if (name === 'aligned') type.aligned = { kind: 'int', range: span(a), value: 16n };
+        if (!this.eat(',')) break;
+      }
+      this.expect(')');
+      this.expect(')');
+    }
+  }
+
+  /** Skips a balanced (...) group at the current token. */
+  private skipBalanced(): void {
+    const end = this.balancedEnd(this.peek());
+    if (end === undefined) this.fail("expected ')'");
+    this.pos = this.prevEnd = end;
+    this.cur = undefined;
+  }
+
+  /** Struct/union members up to and including `}`; the last `;` may be left out, as C compilers accept. */
+  private cMembers(): A.CMember[] {
+    const members: A.CMember[] = [];
+    while (!this.eat('}')) {
+      if (this.peek().kind === 'eof') this.fail("expected '}'");
+      if (this.eat(';')) continue;
+      const start = this.peek().start;
+      const base = this.cSpecifiers();
+      if (this.isPunct(';') || this.isPunct('}')) members.push({ kind: 'c_member', range: this.from(start), type: base });
+      else {
+        do {
+          const d = this.isPunct(':') ? { wrap: (x: A.CType) => x, name: undefined } : this.cDeclarator();
+          const member: A.CMember = { kind: 'c_member', range: this.from(start), name: d.name?.text, type: d.wrap(base) };
+          if (this.eat(':')) member.bits = this.expr();
+          member.range = this.from(start);
+          members.push(member);
+        } while (this.eat(','));
+      }
+      if (!this.eat(';') && !this.isPunct('}')) this.fail("expected ';' at end of declaration list");
+    }
+    return members;
+  }
+
+  /** `NAME [= value], ...` up to and including `}`. */
+  private cEnumerators(): A.CEnumerator[] {
+    const out: A.CEnumerator[] = [];
+    while (!this.eat('}')) {
+      const n = this.expectKind('ident', 'expected identifier');
+      const e: A.CEnumerator = { kind: 'c_enumerator', range: span(n), name: n.text };
+      if (this.eat('=')) e.value = this.expr();
+      e.range = this.from(n.start);
+      out.push(e);
+      if (!this.eat(',') && !this.isPunct('}')) this.fail("expected '}'");
+    }
+    return out;
+  }
+
+  /**
+   * A C declarator (`*name`, `name[4][2]`, `(*fn)(int)`, or nothing but pointers for an abstract one): its name
+   * and how it derives its type from the specifiers' type.
+   */
+  private cDeclarator(): { name?: Token; wrap: (base: A.CType) => A.CType } {
+    const start = this.peek().start;
+    let pointers = 0;
+    while (this.eat('*')) {
+      pointers++;
+      this.cQualifiers();
+    }
+    let name: Token | undefined;
+    let inner = (t: A.CType): A.CType => t;
+    if (this.isPunct('(') && ['*', '('].includes(this.peek2().text)) {
+      this.next();
+      ({ name, wrap: inner } = this.cDeclarator());
+      this.expect(')');
+    } else if (this.peek().kind === 'ident') name = this.next();
+    // derived types span from their base type's start to the end of what derives them
+    const suffixes: ((t: A.CType) => A.CType)[] = [];
+    for (;;) {
+      if (this.eat('[')) {
+        const length = this.isPunct(']') ? undefined : this.expr();
+        this.expect(']');
+        const end = this.prevEnd;
+        suffixes.push((element) => ({ kind: 'c_array', range: { start: element.range.start, end }, element, length }));
+      } else if (this.isPunct('(')) {
+        this.skipBalanced();
+        const end = this.prevEnd;
+        suffixes.push((returns) => ({ kind: 'c_function', range: { start: returns.range.start, end }, returns }));
+      } else break;
+    }
+    const end = this.from(start).end;
+    return {
+      name,
+      wrap: (base) => {
+        let t = base;
+        for (let i = 0; i < pointers; i++) t = { kind: 'c_pointer', range: { start: base.range.start, end }, to: t };
+        for (let i = suffixes.length - 1; i >= 0; i--) t = suffixes[i]!(t);
+        return inner(t);
+      },
+    };
   }
 
   private config(): A.Config {

@@ -23,6 +23,14 @@ function label(n: Node): string {
     case 'c_preprocessor':
     case 'c_definition':
       return `${n.kind} ${JSON.stringify(n.text)}`;
+    case 'c_typedef':
+    case 'c_named':
+    case 'c_enumerator':
+      return `${n.kind} ${n.name}`;
+    case 'c_tagged':
+      return `c_tagged ${n.tag}${n.name ? ` ${n.name}` : ''}${n.packed ? ' packed' : ''}`;
+    case 'c_member':
+      return `c_member${n.name ? ` ${n.name}` : ''}${n.bits ? ' :' : ''}`;
     case 'config_entry': {
       const v = n.value;
       const text = typeof v === 'string' ? quoteBytes(v) : typeof v === 'object' ? v.ident : String(v);

@@ -108,11 +108,3 @@ test('attach points scan as one token', () => {
   assert.equal(new Scanner(s).scan(10, 'attach_point').text, 't:a:b/1/');
   assert.equal(new Scanner(new Source('t', 'a:b,c:d')).scan(0, 'attach_point').text, 'a:b');
 });
-
-test('C definitions scan with balanced braces, comments and attributes', () => {
-  const text = 'struct Foo { int a; /* } */ struct { char c; } b; // }\n} __attribute__((packed));\nbegin {}';
-  const t = new Scanner(new Source('t', text)).scan(0, 'c_definition');
-  assert.equal(t.kind, 'c_definition');
-  assert.equal(t.text, text.slice(0, text.indexOf('\nbegin')));
-  assert.equal(t.error, undefined);
-});

@@ -1,8 +1,8 @@
 /**
  * Tokens of the bpftrace language. The language is context sensitive (an attach point such as
  * `uprobe:/bin/bash:readline` is not made of expression tokens), so the parser pulls tokens one at a time
- * with `scan(pos, mode)`: `code` for everything inside blocks and preambles, `attach_point` where a probe's
- * attach point starts, and `c_definition` for a `struct X { ... }` definition kept as raw C text.
+ * with `scan(pos, mode)`: `code` for everything inside blocks, preambles and C definitions, and `attach_point`
+ * where a probe's attach point starts.
  * Scanning never throws: a malformed token carries an `error` the parser reports when it consumes it.
  */
 import { Diagnostic } from './diagnostics.js';
@@ -20,7 +20,7 @@ interface TokenBase {
  * ident: identifiers and keywords; variable: `$x`; positional: `$1` (value = index); param_count: `$#`;
  * map: `@x` or `@`; int: integer literal (value = its unsigned 64-bit value); string: string literal (value =
  * its bytes as a binary string, one char per byte); punct: operators and punctuation; attach_point: one raw
- * attach point; c_definition: a raw struct/union/enum definition; preprocessor: a `#...` line (text trimmed);
+ * attach point; preprocessor: a `#...` line (text trimmed);
  * invalid: a character that starts no token.
  */
 export type Token =
@@ -28,10 +28,10 @@ export type Token =
   | (TokenBase & { kind: 'string'; value: string })
   | (TokenBase & { kind: 'positional'; value: number })
   | (TokenBase & {
-      kind: 'ident' | 'variable' | 'param_count' | 'map' | 'punct' | 'attach_point' | 'c_definition' | 'preprocessor' | 'invalid' | 'eof';
+      kind: 'ident' | 'variable' | 'param_count' | 'map' | 'punct' | 'attach_point' | 'preprocessor' | 'invalid' | 'eof';
     });
 
-export type ScanMode = 'code' | 'attach_point' | 'c_definition';
+export type ScanMode = 'code' | 'attach_point';
 
 const PUNCT = [
   '<<=', '>>=',
@@ -141,7 +141,6 @@ export class Scanner {
     const start = this.skipTrivia(pos);
     if (start >= this.text.length) return { kind: 'eof', start, end: start, text: '' };
     if (mode === 'attach_point') return this.attachPoint(start);
-    if (mode === 'c_definition') return this.cDefinition(start);
     const c = this.text[start];
     if (c === '#') {
       let end = this.text.indexOf('\n', start);
@@ -288,44 +287,6 @@ export class Scanner {
       pos++;
     }
     return { kind: 'attach_point', start, end: pos, text: t.slice(start, pos), error };
-  }
-
-  /** A C struct/union/enum definition: text up to the `{`, the balanced braces, `__attribute__((...))`s, then an optional `;`. */
-  private cDefinition(start: number): Token {
-    const t = this.text;
-    let pos = start;
-    let depth = 0;
-    while (pos < t.length) {
-      const skipped = t[pos] === '/' ? this.skipTrivia(pos) : pos;
-      if (skipped !== pos) {
-        pos = skipped;
-        continue;
-      }
-      const c = t[pos++];
-      if (c === '{') depth++;
-      else if (c === '}' && --depth === 0) break;
-    }
-    let error = depth !== 0 ? syntaxError("expected '}'", pos, pos) : undefined;
-    for (;;) {
-      const at = this.skipTrivia(pos);
-      if (!t.startsWith('__attribute__', at) || isIdentBody(this.at(at + 13))) break;
-      const open = this.skipTrivia(at + 13);
-      if (!t.startsWith('((', open)) {
-        error ??= syntaxError("__attribute__ syntax error, expected '(('", open, open + 1);
-        break;
-      }
-      let d = 0;
-      pos = open;
-      do {
-        if (t[pos] === '(') d++;
-        else if (t[pos] === ')') d--;
-        pos++;
-      } while (d > 0 && pos < t.length);
-      if (d !== 0) error ??= syntaxError("__attribute__ syntax error, mismatched '(' and ')'", open, pos);
-    }
-    const semi = this.skipTrivia(pos);
-    if (t[semi] === ';') pos = semi + 1;
-    return { kind: 'c_definition', start, end: pos, text: t.slice(start, pos), error };
   }
 }
 
