@@ -14,6 +14,7 @@ import { KscopeError } from '../sys/errors.js';
 import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
 import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
 import type * as A from './ast.js';
+import { buildTypes, ProgramTypes } from './ctypes.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import { expandAttachPoint, type Expanded, type Target } from './probes.js';
 import type { Range, Source } from './source.js';
@@ -169,6 +170,8 @@ export interface ProgramInfo {
   config: Config;
   params: string[];
   warnings: Diagnostic[];
+  /** the kernel's types under the script's own C definitions */
+  types: ProgramTypes;
   /** whether any probe is not BEGIN/END (else the program exits after BEGIN) */
   hasEventProbes: boolean;
 }
@@ -185,16 +188,19 @@ const INT_TYPES: Record<string, Ty> = {
   uint64: U64,
 };
 
-export function castType(t: A.TypeExpr): Ty | undefined {
+/**
+ * The type a cast to `t` gives, or undefined when it is no cast bpftrace accepts; a pointer is in kernel memory
+ * (the caller applies the address space of the cast expression).
+ */
+export function castType(t: A.TypeExpr, types: ProgramTypes): Ty | undefined {
   if (t.kind === 'named_type' && !t.tag) {
     const i = INT_TYPES[t.name];
     if (i) return i;
     if (t.name === 'string') return undefined;
   }
   if (t.kind === 'pointer_type') {
-    const p = t.pointee;
-    const id = typeId(p);
-    const b = vmlinux();
+    const id = typeId(t.pointee, types);
+    const b = types.btf;
     const k = id !== undefined && b ? b.kind(b.resolve(id)) : undefined;
     return { k: 'ptr', btf: k === 'struct' || k === 'union' ? b!.resolve(id!) : undefined, to: id, user: false };
   }
@@ -202,21 +208,15 @@ export function castType(t: A.TypeExpr): Ty | undefined {
 }
 
 /**
- * The vmlinux BTF id of a type as written (`struct task_struct`, `union u`, a typedef name, `T *`), or undefined
- * when BTF has no such type. Throws a KscopeError for a tagged type BTF does not know.
+ * The BTF id of a type as written (`struct task_struct`, `union u`, a typedef name), the script's definition
+ * first, or undefined when no BTF has such a type. Throws a KscopeError for an unknown tagged type.
  */
-export function typeId(t: A.TypeExpr): number | undefined {
-  const b = vmlinux();
-  if (!b) return undefined;
-  if (t.kind === 'named_type') {
-    if (t.tag) {
-      const id = t.tag === 'struct' ? b.findStruct(t.name) : t.tag === 'union' ? b.findUnion(t.name) : b.find(t.name, 'enum', 'enum64');
-      if (id === undefined) throw new KscopeError(`Unknown type: ${t.tag} ${t.name}`);
-      return id;
-    }
-    return b.find(t.name, 'typedef', 'int');
-  }
-  return undefined;
+export function typeId(t: A.TypeExpr, types: ProgramTypes): number | undefined {
+  if (!types.btf || t.kind !== 'named_type') return undefined;
+  if (!t.tag) return types.typedef(t.name);
+  const id = types.tagged(t.tag, t.name);
+  if (id === undefined) throw new KscopeError(`Unknown type: ${t.tag} ${t.name}`);
+  return id;
 }
 
 let btfCache: Btf | null | undefined;
@@ -250,7 +250,7 @@ const ARGS_PROVIDERS = new Set(['tracepoint', 'rawtracepoint', 'fentry', 'fexit'
 const FUNC_PROVIDERS = new Set(['kprobe', 'kretprobe', 'fentry', 'fexit', 'uprobe', 'uretprobe', 'usdt']);
 
 /** The builtins every probe offers, with their types. */
-function builtinType(name: string, target: Target, cfg: Config): Ty | string {
+function builtinType(name: string, target: Target, cfg: Config, types: ProgramTypes): Ty | string {
   switch (name) {
     case 'pid':
     case 'tid':
@@ -270,8 +270,8 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
     case 'comm':
       return { k: 'str', size: 16 };
     case 'curtask': {
-      const b = vmlinux();
-      return { k: 'ptr', btf: b?.findStruct('task_struct'), user: false };
+      const id = types.tagged('struct', 'task_struct');
+      return { k: 'ptr', btf: id, to: id, user: false };
     }
     case 'kstack':
       return { k: 'stack', user: false, mode: cfg.stackMode, limit: cfg.stackLimit };
@@ -287,17 +287,17 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
       return { k: 'args' };
     case 'retval': {
       if (target.provider !== 'kretprobe' && target.provider !== 'uretprobe' && target.provider !== 'fexit') return 'The retval builtin can only be used with kretprobe, uretprobe and fexit probes';
-      const b = target.provider === 'uretprobe' ? undefined : vmlinux();
+      const b = target.provider === 'uretprobe' ? undefined : types.kernel;
       const f = b && b.findFunc((target as { func: string }).func);
       if (b && f !== undefined) {
-        const t = btfValueType(b, b.funcArgs((target as { func: string }).func).returnType, false, cfg);
+        const t = btfValueType(types, b.funcArgs((target as { func: string }).func).returnType, false, cfg);
         if (isInt(t)) return t;
       }
       return I64;
     }
     case 'ctx': {
       // iterators: struct bpf_iter__<name> { meta; <object>; } (ctx->task, ctx->file, ctx->fd, ...)
-      const id = target.provider === 'iter' ? vmlinux()?.find(`bpf_iter__${target.name}`, 'struct') : undefined;
+      const id = target.provider === 'iter' ? types.kernel?.find(`bpf_iter__${target.name}`, 'struct') : undefined;
       return id !== undefined ? { k: 'ptr', btf: id, to: id, user: false } : { k: 'ptr', user: false };
     }
     default:
@@ -314,7 +314,7 @@ function builtinType(name: string, target: Target, cfg: Config): Ty | string {
 export class Typer {
   readonly vars = new Map<string, Ty>();
   constructor(
-    readonly info: Pick<ProgramInfo, 'maps' | 'config' | 'params'>,
+    readonly info: Pick<ProgramInfo, 'maps' | 'config' | 'params' | 'types'>,
     readonly target: Target,
     readonly diag: (d: Diagnostic) => void,
   ) {}
@@ -339,7 +339,7 @@ export class Typer {
   btfArgs(): BtfArg[] {
     if (this.btfArgsCache) return this.btfArgsCache;
     const t = this.target;
-    const b = vmlinux();
+    const b = this.info.types.kernel;
     let args: BtfArg[] = [];
     if (b && t.provider === 'rawtracepoint') args = b.tracepointArgs(t.event);
     else if (b && (t.provider === 'fentry' || t.provider === 'fexit' || t.provider === 'kprobe')) args = b.funcArgs(t.func).args;
@@ -351,6 +351,25 @@ export class Typer {
     return this.target.provider === 'tracepoint' && this.target.system === 'syscalls';
   }
 
+  /** Plain integers used as addresses (argN, retval) point into the traced process (uprobe/uretprobe/USDT). */
+  get userSpace(): boolean {
+    return ['uprobe', 'uretprobe', 'usdt'].includes(this.target.provider);
+  }
+
+  /** The struct/union/array a field or index reaches, and the member (for fields), or an error message. */
+  member(e: A.FieldAccess): { base: Extract<Ty, { k: 'ptr' | 'record' }>; typeId: number; bitOffset: number; bitSize: number; offset: number } | string {
+    const t = this.typeOf(e.expr);
+    const b = this.info.types.btf;
+    if (t.k !== 'ptr' && t.k !== 'record') return `Can not access field '${e.field}' on expression of type '${typeName(t)}'`;
+    if (!b || t.btf === undefined || !['struct', 'union'].includes(b.kind(t.btf)))
+      return `Can not access field '${e.field}' on ${t.k === 'ptr' && t.to !== undefined && b ? `type '${b.typeName(t.to)} *'` : t.k === 'record' ? `type '${t.name}'` : 'a pointer of unknown type'}; cast it to a struct pointer first`;
+    try {
+      return { base: t, ...b.member(t.btf, e.field) };
+    } catch {
+      return `Struct/union of type '${b.typeName(t.btf)}' does not contain a field named '${e.field}'`;
+    }
+  }
+
   typeOf(e: A.Expr): Ty {
     switch (e.kind) {
       case 'int':
@@ -360,7 +379,7 @@ export class Typer {
       case 'string':
         return { k: 'str', size: Buffer.byteLength(e.value, 'latin1') + 1 };
       case 'builtin': {
-        const t = builtinType(e.name, this.target, this.info.config);
+        const t = builtinType(e.name, this.target, this.info.config, this.info.types);
         return typeof t === 'string' ? this.err(t, e.range) : t;
       }
       case 'positional': {
@@ -404,9 +423,11 @@ export class Typer {
         const t = this.typeOf(e.operand);
         if (e.op === '!') return BOOL;
         if (e.op === '*') {
-          // a pointer or an integer address reads a u64 there (bpftrace's rule)
+          // a typed pointer reads its pointee; another pointer or an integer address reads a u64 there (bpftrace's rule)
+          if (t.k === 'ptr' && t.to !== undefined && this.info.types.btf?.kind(t.to) !== 'func_proto')
+            return btfValueType(this.info.types, t.to, t.user, this.info.config);
           if (isInt(t) || t.k === 'none') return U64;
-          if (t.k === 'record') return this.err(`Can not dereference struct/union of type '${vmlinux()?.typeName(t.btf) ?? 'record'}'. It is not a pointer.`, e.range);
+          if (t.k === 'record') return this.err(`Can not dereference struct/union of type '${t.name}'. It is not a pointer.`, e.range);
           return this.err(`The dereference operator can not be used on expressions of type '${typeName(t)}'`, e.range);
         }
         return isInt(t) ? (e.op === '-' ? I64 : t.k === 'bool' ? U64 : t) : this.err(`Invalid operand for '${e.op}': ${typeName(t)}`, e.range);
@@ -445,49 +466,46 @@ export class Typer {
           }
           const a = args.find((x) => x.name === e.field);
           if (!a) return this.err(`Can't find function parameter ${e.field} (parameters: ${args.map((x) => x.name).join(', ') || 'none'})`, e.range);
-          return btfValueType(vmlinux()!, a.typeId, false, this.info.config);
+          return btfValueType(this.info.types, a.typeId, false, this.info.config);
         }
         if (t.k === 'args') {
           const f = this.argField(e.field);
           if (!f) return this.err(`Can't find field ${e.field} in tracepoint args (${(this.target as { system: string }).system}:${(this.target as { event: string }).event})`, e.range);
           return fieldType(f, this.userArgs, this.info.config);
         }
-        if (t.k === 'ptr' || t.k === 'record') {
-          const b = vmlinux();
-          if (!b || t.btf === undefined) return this.err(`Can not access field '${e.field}' on ${t.k === 'ptr' && t.to !== undefined && b ? `type '${b.typeName(t.to)} *'` : 'a pointer of unknown type'}; cast it to a struct pointer first`, e.range);
-          try {
-            const m = b.member(t.btf, e.field);
-            return btfValueType(b, m.typeId, t.k === 'ptr' ? t.user : false, this.info.config);
-          } catch {
-            return this.err(`Struct/union of type '${b.typeName(t.btf)}' does not contain a field named '${e.field}'`, e.range);
-          }
-        }
         if (t.k === 'none') return NONE;
-        return this.err(`Can not access field '${e.field}' on expression of type '${typeName(t)}'`, e.range);
+        const m = this.member(e);
+        if (typeof m === 'string') return this.err(m, e.range);
+        return btfValueType(this.info.types, m.typeId, m.base.k === 'ptr' ? m.base.user : false, this.info.config);
       }
       case 'index': {
-        // p[i] on a BTF-typed pointer (e.g. `fdt->fd[$fd]`): the pointee type
+        // p[i] on a BTF-typed pointer (e.g. `fdt->fd[$fd]`), a[i] on an array member: the element type
         const t = this.typeOf(e.expr);
         const i = this.typeOf(e.index);
         if (!isInt(i)) return this.err(`The array index must be an integer, not ${typeName(i)}`, e.index.range);
-        const b0 = vmlinux();
-        if (t.k === 'record' && b0 && b0.kind(t.btf) === 'array') return btfValueType(b0, (b0.type(t.btf) as { type: number }).type, false, this.info.config);
-        if (t.k !== 'ptr' || t.to === undefined) return this.err(`The array index operator [] can only be used on BTF-typed pointers, not ${typeName(t)}`, e.range);
-        const b = vmlinux();
-        if (!b || b.kind(t.to) === 'func_proto') return this.err('Can not index a function pointer', e.range);
-        return btfValueType(b, t.to, t.user, this.info.config);
+        const b = this.info.types.btf;
+        if (t.k === 'record' && b?.kind(t.btf) === 'array') {
+          const a = b.type(t.btf) as { type: number; nelems: number };
+          if (e.index.kind === 'int' && e.index.value >= BigInt(a.nelems) && a.nelems > 0) return this.err(`the index ${e.index.value} is out of bounds for array of size ${a.nelems}`, e.range);
+          return btfValueType(this.info.types, a.type, false, this.info.config);
+        }
+        if (t.k !== 'ptr' || t.to === undefined) return this.err(`The array index operator [] can only be used on arrays and BTF-typed pointers, not ${typeName(t)}`, e.range);
+        if (!b || b.kind(t.to) === 'func_proto' || b.kind(b.resolve(t.to)) === 'void') return this.err(`Can not index a ${b?.kind(t.to) === 'func_proto' ? 'function' : 'void'} pointer`, e.range);
+        return btfValueType(this.info.types, t.to, t.user, this.info.config);
       }
       case 'cast': {
         const inner = this.typeOf(e.expr);
         let t: Ty | undefined;
         try {
-          t = castType(e.type);
+          t = castType(e.type, this.info.types);
         } catch (x) {
           return this.err((x as Error).message, e.type.range);
         }
+        if (e.type.kind === 'named_type' && (e.type.tag === 'struct' || e.type.tag === 'union')) return this.err(`Cannot cast to struct type "${e.type.tag} ${e.type.name}"`, e.range);
         if (!t) return this.err('Unsupported cast', e.type.range);
         if (!isInt(inner) && inner.k !== 'none') return this.err(`Cannot cast from '${typeName(inner)}' to '${typeName(t)}'`, e.range);
-        return t;
+        // a cast pointer keeps the address space of what is cast (an integer's is the probe's)
+        return t.k === 'ptr' ? { ...t, user: inner.k === 'ptr' ? inner.user : this.userSpace } : t;
       }
       case 'sizeof':
       case 'offsetof':
@@ -495,7 +513,7 @@ export class Typer {
       case 'call':
         return this.callType(e);
       case 'ident':
-        return this.err(`Unknown identifier: '${e.name}'`, e.range);
+        return this.info.types.constant(e.name) !== undefined ? I64 : this.err(`Unknown identifier: '${e.name}'`, e.range);
       default:
         return this.err(`${e.kind} expressions are not supported yet`, e.range);
     }
@@ -504,24 +522,25 @@ export class Typer {
   /** The compile-time value of sizeof/offsetof (bytes), or undefined after reporting why there is none. */
   layoutOf(e: A.Sizeof | A.Offsetof): number | undefined {
     const arg = e.arg;
-    const b = vmlinux();
+    const types = this.info.types;
     let id: number | undefined;
     try {
       if (arg.kind === 'named_type' || arg.kind === 'pointer_type' || arg.kind === 'array_type') {
         if (arg.kind === 'pointer_type') return e.kind === 'sizeof' ? 8 : void this.err('offsetof() needs a struct or union type', e.range);
         const i = arg.kind === 'named_type' ? INT_TYPES[arg.name] : undefined;
         if (i && e.kind === 'sizeof') return i.k === 'int' ? i.size : 1;
-        id = arg.kind === 'named_type' ? typeId(arg) : undefined;
+        id = arg.kind === 'named_type' ? typeId(arg, types) : undefined;
         if (id === undefined) return void this.err(`Unknown type: ${arg.kind === 'named_type' ? `${arg.tag ? arg.tag + ' ' : ''}${arg.name}` : 'array'}`, e.range);
       } else if (arg.kind === 'typeof') return void this.err('typeof() is not supported here', e.range);
+      else if (arg.kind === 'ident' && types.typedef(arg.name) !== undefined) id = types.typedef(arg.name);
       else {
         const t = this.typeOf(arg as A.Expr);
-        if (e.kind === 'sizeof') return t.k === 'int' ? t.size : storageSize(t);
+        if (e.kind === 'sizeof') return t.k === 'int' || t.k === 'record' ? t.size : storageSize(t);
         if (t.k !== 'record' && !(t.k === 'ptr' && t.btf !== undefined)) return void this.err('offsetof() needs a struct or union', e.range);
         id = t.btf;
       }
-      if (e.kind === 'sizeof') return b!.sizeof(id!);
-      return b!.member(id!, e.fields.join('.')).offset;
+      if (e.kind === 'sizeof') return types.btf!.sizeof(id!);
+      return types.btf!.member(id!, e.fields.join('.')).offset;
     } catch (x) {
       return void this.err((x as Error).message, e.range);
     }
@@ -724,34 +743,32 @@ export class Typer {
   }
 }
 
-/** The language type of a BTF-typed value read through a pointer. */
-export function btfValueType(b: Btf, id: number, user: boolean, cfg: Config): Ty {
-  const rid = b.resolve(id);
+/**
+ * The language type of a BTF-typed value (kernel or script type) read through a pointer or held in a struct.
+ * Struct/union pointees are the script's type when it defines one of that name (see ProgramTypes.shadow).
+ */
+export function btfValueType(types: ProgramTypes, id: number, user: boolean, cfg: Config): Ty {
+  const b = types.btf!;
+  const rid = types.shadow(b.resolve(id));
   const t = b.type(rid);
   switch (t.kind) {
-    case 'int': {
-      const size = b.sizeof(rid);
-      const signed = (t as unknown as { signed?: boolean; encoding?: number }).signed ?? false;
-      return size === 1 && /char/.test(t.name) ? { k: 'int', size: 1, signed } : { k: 'int', size: (size === 1 || size === 2 || size === 4 ? size : 8) as 8, signed };
-    }
+    case 'int':
+      return { k: 'int', size: (t.size === 1 || t.size === 2 || t.size === 4 ? t.size : 8) as 8, signed: t.signed };
     case 'enum':
     case 'enum64':
-      return { k: 'int', size: (b.sizeof(rid) === 4 ? 4 : 8) as 8, signed: false };
+      return { k: 'int', size: (t.size === 4 ? 4 : 8) as 8, signed: false };
     case 'ptr': {
-      const to = b.resolve((t as { type: number }).type);
+      const to = types.shadow(b.resolve(t.type));
       const k = to ? b.kind(to) : 'void';
       if (k === 'func_proto') return { k: 'ptr', user };
       return { k: 'ptr', btf: k === 'struct' || k === 'union' ? to : undefined, to: to || undefined, user };
     }
-    case 'array': {
-      const a = t as { type: number; nelems: number };
-      const el = b.resolve(a.type);
-      if (b.kind(el) === 'int' && b.sizeof(el) === 1) return { k: 'str', size: Math.min(a.nelems, cfg.maxStrlen) };
-      return { k: 'record', btf: rid };
-    }
+    case 'array':
+      if (types.isString(rid)) return { k: 'str', size: Math.min(t.nelems, cfg.maxStrlen) };
+      return { k: 'record', btf: rid, size: b.sizeof(rid), name: b.typeName(rid) };
     case 'struct':
     case 'union':
-      return { k: 'record', btf: rid };
+      return { k: 'record', btf: rid, size: t.size, name: b.typeName(rid) };
     default:
       return U64;
   }
@@ -776,7 +793,9 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
     const bad = setConfig(config, k, v, true);
     if (bad) throw new KscopeError(`${k}: ${bad}`);
   }
-  const info: ProgramInfo = { source, ast, probes: [], maps: new Map(), formats: [], config, params: opts.params ?? [], warnings: [], hasEventProbes: false };
+  const built = buildTypes(ast, vmlinux());
+  if (built.diags.length) throw new CompileError(built.diags, source);
+  const info: ProgramInfo = { source, ast, probes: [], maps: new Map(), formats: [], config, params: opts.params ?? [], warnings: [], types: built.types, hasEventProbes: false };
 
   for (const p of ast.probes) {
     const targets: Expanded[] = [];
@@ -939,7 +958,7 @@ function checkStmt(s: A.Stmt, t: Typer, info: ProgramInfo, diag: (d: Diagnostic)
     }
     case 'var_decl':
       if (s.value) t.vars.set(s.variable.name, t.typeOf(s.value));
-      else if (s.type) t.vars.set(s.variable.name, castType(s.type) ?? U64);
+      else if (s.type) t.vars.set(s.variable.name, castType(s.type, info.types) ?? U64);
       return;
     case 'if':
       t.typeOf(s.cond);

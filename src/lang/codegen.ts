@@ -22,6 +22,7 @@ import { children, type Node } from './ast.js';
 import type * as A from './ast.js';
 import type { Range } from './source.js';
 import { AGGREGATES, cgroupId, forMapType, ptonBytes, regOffset, signalNumber, Typer, type MapInfo, type ProgramInfo } from './checker.js';
+import type { ProgramTypes } from './ctypes.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import type { Expanded } from './probes.js';
 import { I64, isInt, isSigned, storageSize, tupleOffsets, U64, type Ty } from './types.js';
@@ -186,7 +187,6 @@ class ProbeCompiler {
   vars = new Map<string, Loc>();
   readonly typer: Typer;
   private exitLabel: Label;
-  private btf?: Btf;
   private loops: { brk: Label; cont: Label }[] = [];
   /** frame of the probe's main function (its heapMax covers the callbacks') */
   readonly mainFrame = this.frame;
@@ -719,7 +719,7 @@ class ProbeCompiler {
       return;
     }
     const v = this.frame.alloc(m.valueSize);
-    if (storageSize(m.info.value) < m.valueSize || m.info.value.k === 'str' || m.info.value.k === 'tuple') this.zero(v, m.valueSize);
+    if (storageSize(m.info.value) < m.valueSize || ['str', 'tuple', 'record'].includes(m.info.value.k)) this.zero(v, m.valueSize);
     this.store(value, v, m.info.value);
     const key = this.key(m, keyExpr);
     this.update(m, key, v);
@@ -795,6 +795,7 @@ class ProbeCompiler {
       }
     }
     if (ty.k === 'str') return this.storeStr(e, loc, ty.size);
+    if (ty.k === 'record' && !['variable', 'map', 'map_access', 'tuple_index'].includes(e.kind)) return this.readAt(e, loc, ty.size);
     if (ty.k === 'inet' && e.kind === 'call' && e.name === 'ntop') return this.storeInet(e, loc);
     if (ty.k === 'macaddr' && e.kind === 'call' && e.name === 'macaddr') return this.storeMac(e, loc);
     // values that already live in memory: variables and map values
@@ -997,16 +998,14 @@ class ProbeCompiler {
           this.callChecked('probe_read_kernel');
           return;
         }
-        if (base.k === 'ptr' || base.k === 'record') {
-          const { addr, user } = this.fieldAddr(e);
-          void addr;
-          ptr();
-          a.mov(R2, size).mov(R3, R0);
-          this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
-          return;
-        }
+        if (base.k === 'ptr' || base.k === 'record') return this.readAt(e, loc, size);
         break;
       }
+      case 'index':
+        return this.readAt(e, loc, size);
+      case 'unary':
+        if (e.op === '*') return this.readAt(e, loc, size);
+        break;
       case 'ternary': {
         const elseL = a.newLabel('telse');
         const end = a.newLabel('tend');
@@ -1023,18 +1022,63 @@ class ProbeCompiler {
     this.err(`cannot use this expression as a string`, e.range);
   }
 
-  /** r0 = address of a struct field reached through a pointer; returns whether it is user memory. */
-  private fieldAddr(e: A.FieldAccess): { addr: true; user: boolean } {
-    const base = this.ty(e.expr);
-    if (base.k !== 'ptr' && base.k !== 'record') this.err('field access needs a struct pointer', e.range);
-    this.btf ??= Btf.vmlinux();
-    const m = this.btf.member(base.btf!, e.field);
-    if (base.k === 'record') {
-      // the record itself is addressed by its expression: a field of a field
-      this.fieldAddr(e.expr as A.FieldAccess);
-    } else this.int(e.expr);
-    if (m.offset) this.a.add(R0, m.offset);
-    return { addr: true, user: base.k === 'ptr' ? base.user : false };
+  /** Copies `size` bytes of the value e addresses (see addrOf) to `loc`. */
+  private readAt(e: A.Expr, loc: Loc, size: number): void {
+    const user = this.addrOf(e);
+    this.a.mov(R3, R0).mov(R1, loc.base).add(R1, loc.off).mov(R2, size);
+    this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
+  }
+
+  /**
+   * r0 = the address of the value of e, which is a struct member or array element (reached from a pointer, or
+   * from a struct/array value held in a variable or map), `*p`, or a struct/array value itself; returns whether
+   * it is user memory. Values held in the program's own memory are read back with probe_read_kernel, which
+   * needs no alignment and takes a variable index.
+   */
+  private addrOf(e: A.Expr): boolean {
+    const a = this.a;
+    if (e.kind === 'field') {
+      const base = this.ty(e.expr);
+      const m = this.types.btf!.member((base as { btf: number }).btf, e.field);
+      let user: boolean;
+      if (base.k === 'ptr') {
+        this.int(e.expr);
+        user = base.user;
+      } else user = this.addrOf(e.expr);
+      if (m.offset) a.add(R0, m.offset);
+      return user;
+    }
+    if (e.kind === 'index') {
+      const base = this.ty(e.expr);
+      const b = this.types.btf!;
+      const el = base.k === 'ptr' ? b.sizeof(base.to!) : b.sizeof((b.type((base as { btf: number }).btf) as { type: number }).type);
+      const k = this.constant(e.index);
+      if (base.k === 'ptr') this.int(e.expr);
+      const user = base.k === 'ptr' ? base.user : this.addrOf(e.expr);
+      if (k !== undefined) {
+        if (k) a.add(R0, Number(k) * el);
+        return user;
+      }
+      const t = this.frame.alloc(8);
+      a.stx(8, t.base, t.off, R0);
+      this.int(e.index);
+      a.mul(R0, el).ldx(8, R1, t.base, t.off).add(R0, R1);
+      return user;
+    }
+    if (e.kind === 'unary' && e.op === '*') {
+      const t = this.ty(e.operand);
+      this.int(e.operand);
+      return t.k === 'ptr' ? t.user : this.userSpace;
+    }
+    const ty = this.ty(e);
+    const loc = this.memOf(e, storageSize(ty));
+    if (!loc) this.err(`cannot take the address of this ${ty.k === 'record' ? ty.name : 'expression'}`, e.range);
+    a.mov(R0, loc.base).add(R0, loc.off);
+    return false;
+  }
+
+  private get types(): ProgramTypes {
+    return this.c.info.types;
   }
 
   // ------------------------------------------------------------------------------------------------ integers
@@ -1126,7 +1170,9 @@ class ProbeCompiler {
         else if (e.op === '!') this.bool(() => a.jeq(R0, 0, this.tmpTrue!));
         else if (e.op === '*') {
           const t = this.ty(e.operand);
-          this.deref(8, t.k === 'ptr' ? t.user : this.userSpace);
+          const ft = this.ty(e);
+          this.deref(ft.k === 'int' ? ft.size : 8, t.k === 'ptr' ? t.user : this.userSpace);
+          if (ft.k === 'int' && ft.signed && ft.size < 8) this.truncate(ft);
         }
         return;
       case 'ternary': {
@@ -1176,25 +1222,29 @@ class ProbeCompiler {
           this.int(direct.ptr);
           // the NULL branch sets a scalar 0: the verifier keeps some pointer types on it
           a.jne(R0, 0, load).mov(R0, 0).ja(done).label(load).ldx(size as 1 | 2 | 4 | 8, R0, R0, direct.off).label(done);
-        } else {
-          const { user } = this.fieldAddr(e);
-          this.deref(size, user);
+          if (ft.k === 'int' && ft.signed && size < 8) this.truncate(ft);
+          return;
         }
-        if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
+        const m = this.types.btf!.member((base as { btf: number }).btf, e.field);
+        if (!m.bitSize) {
+          this.deref(size, this.addrOf(e));
+          if (ft.k === 'int' && ft.signed && size < 8) this.truncate(ft);
+          return;
+        }
+        // a bitfield: the bytes holding it, shifted so its top bit is bit 63, then shifted back (sign-extending)
+        const shift = m.bitOffset & 7;
+        this.deref(Math.ceil((shift + m.bitSize) / 8), this.addrOf(e));
+        a.lsh(R0, 64 - shift - m.bitSize);
+        if (ft.k === 'int' && ft.signed) a.arsh(R0, 64 - m.bitSize);
+        else a.rsh(R0, 64 - m.bitSize);
         return;
       }
       case 'index': {
-        // p[i] = *(p + i * sizeof(*p)), read through probe_read
-        const base = this.ty(e.expr) as { k: 'ptr'; to: number; user: boolean };
-        this.btf ??= Btf.vmlinux();
-        const el = this.btf.sizeof(base.to);
-        const r = this.operands(e.expr, e.index);
-        if (typeof r === 'number') a.add(R0, r * el);
-        else a.mul(R1, el).add(R0, R1);
+        // a[i] / p[i] = *(a + i * sizeof(*a)), read through probe_read
         const ft = this.ty(e);
         const size = ft.k === 'int' ? ft.size : 8;
-        this.deref(size, base.user);
-        if (ft.k === 'int' && ft.signed && size < 8) a.lsh(R0, 64 - size * 8).arsh(R0, 64 - size * 8);
+        this.deref(size, this.addrOf(e));
+        if (ft.k === 'int' && ft.signed && size < 8) this.truncate(ft);
         return;
       }
       case 'incdec':
@@ -1202,6 +1252,8 @@ class ProbeCompiler {
       case 'sizeof':
       case 'offsetof':
         return this.int(lit(BigInt(this.typer.layoutOf(e) ?? 0), e.range));
+      case 'ident':
+        return this.int(lit(this.types.constant(e.name) ?? this.err(`Unknown identifier: '${e.name}'`, e.range), e.range));
       case 'call':
         return this.callInt(e);
       default:
@@ -1209,13 +1261,15 @@ class ProbeCompiler {
     }
   }
 
-  /** r0 = *(size *)r0, through probe_read (user or kernel memory). */
+  /** r0 = the `size` (1 to 8) bytes at r0, zero-extended, through probe_read (user or kernel memory). */
   private deref(size: number, user: boolean): void {
-    const t = this.frame.alloc(8);
+    const t = this.frame.allocStack(8);
     const a = this.a;
+    const whole = size === 1 || size === 2 || size === 4 || size === 8;
+    if (!whole) a.st(8, R10, t.off, 0);
     a.mov(R3, R0).mov(R1, R10).add(R1, t.off).mov(R2, size);
     this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
-    a.ldx(size as 1 | 2 | 4 | 8, R0, R10, t.off);
+    a.ldx(whole ? size : 8, R0, R10, t.off);
   }
 
   private tmpTrue?: Label;
@@ -1342,11 +1396,12 @@ class ProbeCompiler {
   private directPath(e: A.FieldAccess): { ptr: A.Expr; off: number; size: number } | undefined {
     if (!this.tracing) return undefined;
     const base = this.ty(e.expr);
-    if ((base.k !== 'ptr' && base.k !== 'record') || base.btf === undefined) return undefined;
-    this.btf ??= Btf.vmlinux();
-    const m = this.btf.member(base.btf, e.field);
+    // only kernel types: the verifier checks the load against the kernel's layout
+    if ((base.k !== 'ptr' && base.k !== 'record') || base.btf === undefined || this.types.isScript(base.btf)) return undefined;
+    const b = this.types.btf!;
+    const m = b.member(base.btf, e.field);
     if (m.bitSize || m.bitOffset % 8) return undefined;
-    const size = this.btf.sizeof(m.typeId);
+    const size = b.sizeof(m.typeId);
     if (base.k === 'ptr') return this.trusted(e.expr) ? { ptr: e.expr, off: m.offset, size } : undefined;
     const inner = e.expr.kind === 'field' ? this.directPath(e.expr) : undefined;
     return inner && { ptr: inner.ptr, off: inner.off + m.offset, size };
@@ -1438,8 +1493,7 @@ class ProbeCompiler {
       case 'len': {
         // the kernel's per-map element counter (kfunc, 6.6+)
         const m = this.layout((e.args[0] as A.MapRef).name, e.range);
-        this.btf ??= Btf.vmlinux();
-        const id = this.btf.findFunc('bpf_map_sum_elem_count');
+        const id = this.types.kernel?.findFunc('bpf_map_sum_elem_count');
         if (id === undefined) this.err('len() needs the bpf_map_sum_elem_count kfunc (Linux 6.6 or later)', e.range);
         a.ldMapFd(R1, m.slot).callKfunc(id);
         return;

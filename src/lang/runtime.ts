@@ -448,6 +448,8 @@ export class Runtime {
       }
       case 'ptr':
         return { kind: 'symbolic', text: `0x${b.readBigUInt64LE(off).toString(16)}`, value: b.readBigUInt64LE(off) };
+      case 'record':
+        return this.c.info.types.decode(ty.btf, b, off);
       default:
         return null;
     }

@@ -20,12 +20,15 @@ export type Ty =
   /** `buf(p, n)`: a u64 length, then `size` bytes (printed hex-escaped) */
   | { k: 'buf'; size: number }
   /**
-   * a pointer; `btf` names the pointee struct/union type id in vmlinux BTF when known; `to` is the pointee's BTF
-   * type id whatever its kind (for `p[i]`); `user` = user address space
+   * a pointer; `btf` names the pointee struct/union type id (kernel or script BTF) when known; `to` is the
+   * pointee's BTF type id whatever its kind (for `p[i]` and `*p`); `user` = user address space
    */
   | { k: 'ptr'; btf?: number; to?: number; user: boolean }
-  /** a struct/union value known through BTF (only reachable through pointers or args) */
-  | { k: 'record'; btf: number }
+  /**
+   * a struct, union or (non-string) array value known through BTF: `size` bytes as in memory, `name` as C writes
+   * its type (`struct foo`, `int[4]`)
+   */
+  | { k: 'record'; btf: number; size: number; name: string }
   /** the tracepoint `args` record */
   | { k: 'args' }
   | { k: 'none' };
@@ -63,6 +66,8 @@ export function storageSize(t: Ty): number {
     case 'buf':
       // room for a NUL after the bytes (a string source is copied with its terminator)
       return 8 + align8(t.size + 1);
+    case 'record':
+      return align8(t.size);
     default:
       return 8;
   }
@@ -82,6 +87,7 @@ export function sameType(a: Ty, b: Ty): boolean {
   if (a.k !== b.k) return false;
   if (a.k === 'tuple' && b.k === 'tuple') return a.elems.length === b.elems.length && a.elems.every((e, i) => sameType(e, b.elems[i]!));
   if (a.k === 'stack' && b.k === 'stack') return a.user === b.user;
+  if (a.k === 'record' && b.k === 'record') return a.btf === b.btf;
   return true;
 }
 
@@ -117,6 +123,8 @@ export function typeName(t: Ty): string {
       return 'pointer';
     case 'args':
       return 'args';
+    case 'record':
+      return t.name;
     default:
       return t.k;
   }
