@@ -200,6 +200,10 @@ export function castType(t: A.TypeExpr, types: ProgramTypes): Ty | undefined {
   }
   if (t.kind === 'pointer_type') {
     const id = typeId(t.pointee, types);
+    if (id === undefined) {
+      const pointee = castType(t.pointee, types);
+      return pointee ? { k: 'ptr', pointee, user: false } : { k: 'ptr', user: false };
+    }
     const b = types.btf;
     const k = id !== undefined && b ? b.kind(b.resolve(id)) : undefined;
     return { k: 'ptr', btf: k === 'struct' || k === 'union' ? b!.resolve(id!) : undefined, to: id, user: false };
@@ -356,6 +360,14 @@ export class Typer {
     return ['uprobe', 'uretprobe', 'usdt'].includes(this.target.provider);
   }
 
+  /** The type `*p` reads: a pointer's typed pointee (in the pointer's address space), undefined for void/functions. */
+  pointee(t: Extract<Ty, { k: 'ptr' }>): Ty | undefined {
+    if (t.pointee) return t.pointee.k === 'ptr' ? { ...t.pointee, user: t.user } : t.pointee;
+    const b = this.info.types.btf;
+    if (t.to === undefined || !b || b.kind(t.to) === 'func_proto') return undefined;
+    return btfValueType(this.info.types, t.to, t.user, this.info.config);
+  }
+
   /** The struct/union/array a field or index reaches, and the member (for fields), or an error message. */
   member(e: A.FieldAccess): { base: Extract<Ty, { k: 'ptr' | 'record' }>; typeId: number; bitOffset: number; bitSize: number; offset: number } | string {
     const t = this.typeOf(e.expr);
@@ -424,8 +436,8 @@ export class Typer {
         if (e.op === '!') return BOOL;
         if (e.op === '*') {
           // a typed pointer reads its pointee; another pointer or an integer address reads a u64 there (bpftrace's rule)
-          if (t.k === 'ptr' && t.to !== undefined && this.info.types.btf?.kind(t.to) !== 'func_proto')
-            return btfValueType(this.info.types, t.to, t.user, this.info.config);
+          const p = t.k === 'ptr' ? this.pointee(t) : undefined;
+          if (p) return p;
           if (isInt(t) || t.k === 'none') return U64;
           if (t.k === 'record') return this.err(`Can not dereference struct/union of type '${t.name}'. It is not a pointer.`, e.range);
           return this.err(`The dereference operator can not be used on expressions of type '${typeName(t)}'`, e.range);
@@ -489,9 +501,9 @@ export class Typer {
           if (e.index.kind === 'int' && e.index.value >= BigInt(a.nelems) && a.nelems > 0) return this.err(`the index ${e.index.value} is out of bounds for array of size ${a.nelems}`, e.range);
           return btfValueType(this.info.types, a.type, false, this.info.config);
         }
-        if (t.k !== 'ptr' || t.to === undefined) return this.err(`The array index operator [] can only be used on arrays and BTF-typed pointers, not ${typeName(t)}`, e.range);
-        if (!b || b.kind(t.to) === 'func_proto' || b.kind(b.resolve(t.to)) === 'void') return this.err(`Can not index a ${b?.kind(t.to) === 'func_proto' ? 'function' : 'void'} pointer`, e.range);
-        return btfValueType(this.info.types, t.to, t.user, this.info.config);
+        const p = t.k === 'ptr' ? this.pointee(t) : undefined;
+        if (!p) return this.err(`The array index operator [] can only be used on arrays and typed pointers, not ${t.k === 'ptr' ? 'a pointer of unknown or function type' : typeName(t)}`, e.range);
+        return p;
       }
       case 'cast': {
         const inner = this.typeOf(e.expr);

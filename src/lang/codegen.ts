@@ -1050,8 +1050,7 @@ class ProbeCompiler {
     }
     if (e.kind === 'index') {
       const base = this.ty(e.expr);
-      const b = this.types.btf!;
-      const el = base.k === 'ptr' ? b.sizeof(base.to!) : b.sizeof((b.type((base as { btf: number }).btf) as { type: number }).type);
+      const el = this.stride(base);
       const k = this.constant(e.index);
       if (base.k === 'ptr') this.int(e.expr);
       const user = base.k === 'ptr' ? base.user : this.addrOf(e.expr);
@@ -1075,6 +1074,15 @@ class ProbeCompiler {
     if (!loc) this.err(`cannot take the address of this ${ty.k === 'record' ? ty.name : 'expression'}`, e.range);
     a.mov(R0, loc.base).add(R0, loc.off);
     return false;
+  }
+
+  /** The distance between the elements `e[i]` reads: an array's element size, or the size of a pointer's pointee. */
+  private stride(base: Ty): number {
+    const b = this.types.btf!;
+    if (base.k === 'record') return b.sizeof((b.type(base.btf) as { type: number }).type);
+    const p = base as Extract<Ty, { k: 'ptr' }>;
+    if (p.to !== undefined) return b.sizeof(p.to);
+    return p.pointee?.k === 'int' ? p.pointee.size : 8;
   }
 
   private get types(): ProgramTypes {

@@ -21,9 +21,10 @@ export type Ty =
   | { k: 'buf'; size: number }
   /**
    * a pointer; `btf` names the pointee struct/union type id (kernel or script BTF) when known; `to` is the
-   * pointee's BTF type id whatever its kind (for `p[i]` and `*p`); `user` = user address space
+   * pointee's BTF type id whatever its kind (for `p[i]` and `*p`); `pointee` is the pointee's type when it has no
+   * BTF id (casts to `int32 *` or `struct x **`); `user` = user address space
    */
-  | { k: 'ptr'; btf?: number; to?: number; user: boolean }
+  | { k: 'ptr'; btf?: number; to?: number; pointee?: Ty; user: boolean }
   /**
    * a struct, union or (non-string) array value known through BTF: `size` bytes as in memory, `name` as C writes
    * its type (`struct foo`, `int[4]`)
