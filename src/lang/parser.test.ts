@@ -319,6 +319,49 @@ test('syntax errors: exact bpftrace-style diagnostics', () => {
   assert.equal(failure('{ }').split('\n')[0], "stdin:1:1-2: ERROR: syntax: expected attach point");
 });
 
+test('C definitions: specifiers, declarators, bitfields, nested and anonymous members, attributes, typedefs', () => {
+  const defs = [
+    'struct __attribute__((aligned(8))) S { const unsigned long int a, *p[2]; unsigned char c : 3, : 2; void (*fn)(int, char *); int m[2][3];',
+    '  struct { long x; }; union U { int i; } u; struct S *next } __attribute__((packed));',
+    'typedef struct S s_t, *s_p;',
+    'enum E { A, B = 1 << 2, };',
+    'begin { }',
+  ].join('\n');
+  const t = tree(defs).split('\n');
+  const c = t.slice(1, t.indexOf('  probe'));
+  assert.deepEqual(c.filter((l) => !l.startsWith('  c_definition')), [
+    '    c_tagged struct S packed', '      int 8',
+    '      c_member a', '        c_named unsigned long',
+    '      c_member p', '        c_array', '          c_pointer', '            c_named unsigned long', '          int 2',
+    '      c_member c :', '        c_named unsigned char', '        int 3',
+    '      c_member :', '        c_named unsigned char', '        int 2',
+    '      c_member fn', '        c_pointer', '          c_function', '            c_named void',
+    '      c_member m', '        c_array', '          c_array', '            c_named int', '            int 3', '          int 2',
+    '      c_member', '        c_tagged struct', '          c_member x', '            c_named long',
+    '      c_member u', '        c_tagged union U', '          c_member i', '            c_named int',
+    '      c_member next', '        c_pointer', '          c_tagged struct S',
+    '  c_typedef s_t', '    c_tagged struct S',
+    '  c_typedef s_p', '    c_pointer', '      c_tagged struct S',
+    '    c_tagged enum E', '      c_enumerator A', '      c_enumerator B', '        binary <<', '          int 1', '          int 2',
+  ]);
+  const p = parse(new Source('stdin', defs));
+  const first = p.cDefinitions[0]!;
+  assert.ok(first.kind === 'c_definition' && first.text.endsWith('__attribute__((packed));') && first.type.nameRange!.start === defs.indexOf('S {'));
+  const next = first.kind === 'c_definition' ? first.type.members!.find((m) => m.name === 'next')! : undefined;
+  assert.equal(defs.slice(next!.type.range.start, next!.type.range.end), 'struct S *next');
+});
+
+test('C definitions: syntax errors', () => {
+  assert.equal(failure('struct Foo { int a b; };\nbegin {}').split('\n')[0], "stdin:1:20-21: ERROR: syntax: expected ';' at end of declaration list");
+  assert.equal(failure('struct Foo { int a;\nbegin {}').split('\n')[0], "stdin:2:7-8: ERROR: syntax: expected ';' at end of declaration list");
+  assert.equal(failure('struct Foo { short long a; };\nbegin {}').split('\n')[0], 'stdin:1:14-24: ERROR: syntax: invalid combination of type specifiers');
+  assert.equal(failure('struct Foo { int a[4; };\nbegin {}').split('\n')[0], "stdin:1:21-22: ERROR: syntax: expected ']'");
+  assert.equal(failure('typedef int;\nbegin {}').split('\n')[0], 'stdin:1:12-13: ERROR: syntax: expected identifier');
+  assert.equal(failure('typedef int t\nbegin {}').split('\n')[0], "stdin:2:1-6: ERROR: syntax: expected ';' after top level declarator");
+  assert.equal(failure('struct S { int a; } __attribute__(packed);\nbegin {}').split('\n')[0], "stdin:1:34-35: ERROR: syntax: __attribute__ syntax error, expected '(('");
+  assert.equal(failure('begin {}\ntypedef int t;').split('\n')[0], 'stdin:2:1-15: ERROR: syntax: C definitions must appear before probes and functions');
+});
+
 test('bad attach points are reported after syntax checking, at the attach point', () => {
   assert.equal(failure('begin { } foo:bar, i:s:1 { }'), 'stdin:1:11-18: ERROR: Invalid probe type: foo\nbegin { } foo:bar, i:s:1 { }\n          ~~~~~~~');
   assert.equal(
