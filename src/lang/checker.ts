@@ -18,7 +18,7 @@ import { buildTypes, ProgramTypes } from './ctypes.js';
 import { CompileError, Diagnostic } from './diagnostics.js';
 import { expandAttachPoint, type Expanded, type Target } from './probes.js';
 import type { Range, Source } from './source.js';
-import { BOOL, I64, NONE, U32, U64, fitKey, isInt, storageSize, typeName, unify, type Ty } from './types.js';
+import { BOOL, I64, NONE, U32, U64, fitKey, isInt, sameType, storageSize, typeName, unify, type Ty } from './types.js';
 
 export type AggKind = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stats' | 'hist' | 'lhist';
 export const AGGREGATES: ReadonlySet<string> = new Set(['count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist']);
@@ -419,6 +419,12 @@ export class Typer {
         if (['==', '!=', '<', '>', '<=', '>=', '&&', '||'].includes(e.op)) {
           if ((l.k === 'str') !== (r.k === 'str') && l.k !== 'none' && r.k !== 'none') return this.err(`Type mismatch for '${e.op}': comparing ${typeName(l)} with ${typeName(r)}`, e.range);
           if (l.k === 'str' && !['==', '!='].includes(e.op)) return this.err(`Type mismatch for '${e.op}': strings can only be compared with == and !=`, e.range);
+          if ((l.k === 'record' || r.k === 'record') && l.k !== 'none' && r.k !== 'none') {
+            // structs and arrays compare byte for byte (bpftrace's memcmp), only with their own type
+            if (!sameType(l, r)) return this.err(`Type mismatch for '${e.op}': comparing ${typeName(l)} with ${typeName(r)}`, e.range);
+            if (!['==', '!='].includes(e.op))
+              return this.err(typeName(l).endsWith(']') ? `The ${e.op} operator cannot be used on arrays.` : `The ${e.op} operator can not be used on expressions of types ${typeName(l)}, ${typeName(r)}`, e.range);
+          }
           return BOOL;
         }
         if (!isInt(l) || !isInt(r)) return l.k === 'none' || r.k === 'none' ? NONE : this.err(`Type mismatch for '${e.op}': ${typeName(l)} and ${typeName(r)}`, e.range);

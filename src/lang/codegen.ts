@@ -1577,6 +1577,7 @@ class ProbeCompiler {
       const lt = this.ty(e.left);
       const rt = this.ty(e.right);
       if (lt.k === 'str' || rt.k === 'str') return this.strCond(e, falseL);
+      if (lt.k === 'record') return this.recordCond(e, lt, falseL);
       const signed = isSigned(lt) && isSigned(rt);
       const inv = CMP[CMP[e.op]!.inv]!;
       const j = (signed ? inv.s : inv.u) as Parameters<Asm['jmp']>[0];
@@ -1631,6 +1632,24 @@ class ProbeCompiler {
     needle.forEach((c, j) => a.ldx(1, R1, R3, j).jne(R1, c, next));
     a.ja(found).label(next).add(R8, 1).ja(top);
     a.label(found).mov(R0, 1).ja(done).label(none).mov(R0, 0).label(done);
+  }
+
+  /** Struct/array ==/!=: both values in zeroed temporaries, compared word by word (padding included, as memcmp). */
+  private recordCond(e: A.Binary, ty: Ty, falseL: Label): void {
+    const a = this.a;
+    const size = storageSize(ty);
+    const [l, r] = [e.left, e.right].map((x) => {
+      const loc = this.frame.alloc(size);
+      this.zero(loc, size);
+      this.store(x, loc, ty);
+      return loc;
+    }) as [Loc, Loc];
+    const differ = a.newLabel('recne');
+    for (let o = 0; o < size; o += 8) a.ldx(8, R1, l.base, l.off + o).ldx(8, R2, r.base, r.off + o).jne(R1, R2, differ);
+    if (e.op === '==') {
+      const equal = a.newLabel('receq');
+      a.ja(equal).label(differ).ja(falseL).label(equal);
+    } else a.ja(falseL).label(differ);
   }
 
   /** String ==/!=: byte compare up to the shorter size, stopping at the first NUL. */

@@ -102,6 +102,13 @@ test('plain char arrays are strings, other byte arrays are not; enumerators and 
   const s = ty.tagged('struct', 'S')!;
   const arr = (f: string) => b.resolve(b.member(s, f).typeId);
   assert.deepEqual(['a', 'b', 'c', 'd'].map((f) => ty.isString(arr(f))), [true, false, false, false]);
+  // also when u8 is the kernel's typedef; kernel arrays of any byte type are strings (bpftrace's BTF rule)
+  const kernel = Btf.vmlinux();
+  const withKernel = types('struct S { u8 d[4]; char e[4]; };', kernel);
+  const ks = withKernel.tagged('struct', 'S')!;
+  assert.deepEqual(['d', 'e'].map((f) => withKernel.isString(withKernel.btf!.resolve(withKernel.btf!.member(ks, f).typeId))), [false, true]);
+  const taskComm = kernel.member(kernel.findStruct('task_struct')!, 'comm').typeId;
+  assert.ok(withKernel.isString(kernel.resolve(taskComm)));
   assert.equal(b.sizeof(arr('a')), 32);
   assert.equal(b.typeName(arr('e')), 'char[2][16]');
   assert.deepEqual(['A', 'B', 'C', 'TASK_COMM_LEN', 'TWICE', 'NAME'].map((n) => ty.constant(n)), [3n, 4n, 48n, 16n, 32n, undefined]);

@@ -118,8 +118,7 @@ export class ProgramTypes {
     const a = b.type(arrayId);
     if (a.kind !== 'array') return false;
     const el = b.type(b.resolve(a.type));
-    if (el.kind !== 'int' || el.size !== 1) return false;
-    return !this.isScript(el.id) || el.name === 'char';
+    return el.kind === 'int' && el.size === 1 && (!this.isScript(arrayId) || el.name === 'char');
   }
 
   /** A value of type `id` in `buf` at `off`, as bpftrace prints struct, union, array and scalar members. */

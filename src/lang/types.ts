@@ -88,7 +88,8 @@ export function sameType(a: Ty, b: Ty): boolean {
   if (a.k !== b.k) return false;
   if (a.k === 'tuple' && b.k === 'tuple') return a.elems.length === b.elems.length && a.elems.every((e, i) => sameType(e, b.elems[i]!));
   if (a.k === 'stack' && b.k === 'stack') return a.user === b.user;
-  if (a.k === 'record' && b.k === 'record') return a.btf === b.btf;
+  // by name, as bpftrace: a struct name means one type; arrays of the same element type and length are one type
+  if (a.k === 'record' && b.k === 'record') return a.name === b.name && a.size === b.size;
   return true;
 }
 
