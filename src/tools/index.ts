@@ -9,5 +9,6 @@ import { tcpconnect } from './tcpconnect.js';
 import { tcpretrans } from './tcpretrans.js';
 import { tcptop } from './tcptop.js';
 import { profile } from './profile.js';
+import { opensnoop } from './opensnoop.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile, opensnoop].map((t) => [t.name, t]));
