@@ -2,8 +2,9 @@
  * profile: samples stack traces at a timed interval (the cpu-clock software event, as BCC falls back to when the
  * machine has no hardware PMU) and prints each unique stack with its sample count, or folded stacks for flame
  * graphs; kscope adds an interactive SVG flame graph (--svg) and a speedscope file (--speedscope).
- * Kernel side: `profile:hz:N { @samples[kstack, ustack, pid, comm] = count(); }`; user stacks are symbolised when
- * the report is printed, so a process that exits before then shows `[unknown]` user frames (as with BCC).
+ * Kernel side: `profile:hz:N { @samples[kstack, ustack, pid, comm, ...] = count(); }` (see script()); user stacks
+ * are symbolised when the report is printed, so a process that exits before then shows `[unknown]` user frames (as
+ * with BCC).
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -58,14 +59,31 @@ function idList(what: string): (v: string) => string {
   };
 }
 
-/** The kernel side, in kscope's language. */
+/** Entries the stack map holds: fixed by the runtime (src/lang/runtime.ts), BCC's default --stack-storage-size. */
+const STACK_MAP_ENTRIES = 16384;
+const PF_KTHREAD = 0x200000;
+
+/**
+ * The kernel side, in kscope's language. Besides the stacks, the key records whether each stack could be expected,
+ * which tells a failed walk (BCC's `[Missed ... Stack]`) from a stack that does not exist (get_stackid's -EFAULT, which
+ * BCC prints nothing for): a kernel stack exists when the sample interrupted kernel mode (x86 CPL 0), a user stack
+ * when it interrupted user mode or the task has user memory and is no kernel thread.
+ */
 export function script(o: Opts): string {
   const conds: string[] = [];
   if (!o.includeIdle) conds.push('tid != 0');
   if (o.pid) conds.push(`(${o.pid.split(',').map((p) => `pid == ${p}`).join(' || ')})`);
   if (o.tid) conds.push(`(${o.tid.split(',').map((t) => `tid == ${t}`).join(' || ')})`);
   if (o.cpu >= 0) conds.push(`cpu == ${o.cpu}`);
-  const keys = [...(o.userStacksOnly ? [] : ['kstack']), ...(o.kernelStacksOnly ? [] : ['ustack']), 'pid', 'comm'];
+  const kmode = '(reg("cs") & 3) == 0';
+  const keys = [
+    ...(o.userStacksOnly ? [] : ['kstack']),
+    ...(o.kernelStacksOnly ? [] : ['ustack']),
+    'pid',
+    'comm',
+    ...(o.userStacksOnly ? [] : [kmode]),
+    ...(o.kernelStacksOnly ? [] : [`!(${kmode}) || (curtask->mm != 0 && (curtask->flags & ${PF_KTHREAD}) == 0)`]),
+  ];
   const rate = o.count ? `ns:${o.count}` : `hz:${o.frequency ?? 49}`;
   return `config = { max_map_keys = ${o.hashStorageSize} }
 profile:${rate}${conds.length ? ` /${conds.join(' && ')}/` : ''} {
@@ -73,10 +91,12 @@ profile:${rate}${conds.length ? ` /${conds.join(' && ')}/` : ''} {
 }`;
 }
 
-/** One aggregated sample as the map holds it. */
+/** One aggregated sample as the map holds it; `kernelMissed`/`userMissed`: a stack was expected but not recorded. */
 interface Sample {
   kernel?: bigint[];
   user?: bigint[];
+  kernelMissed: boolean;
+  userMissed: boolean;
   pid: number;
   comm: string;
   count: bigint;
@@ -92,9 +112,16 @@ function samples(s: Session, o: Opts): Sample[] {
     const addrs = () => (k[i++] as StackValue).addrs ?? [];
     const kernel = o.userStacksOnly ? undefined : addrs();
     const user = o.kernelStacksOnly ? undefined : addrs();
-    return { kernel, user, pid: Number(k[i] as bigint), comm: k[i + 1] as string, count: e.value as bigint };
+    const [pid, comm] = [Number(k[i++] as bigint), k[i++] as string];
+    const expected = () => k[i++] === true;
+    const kernelMissed = kernel !== undefined && expected() && !kernel.length;
+    const userMissed = user !== undefined && expected() && !user.length;
+    return { kernel, user, kernelMissed, userMissed, pid, comm, count: e.value as bigint };
   });
 }
+
+const MISSED_KERNEL = '[Missed Kernel Stack]';
+const MISSED_USER = '[Missed User Stack]';
 
 /** BCC's symbol text: `name+0xoff [module]` (multi-line output), the bare name (folded), `[unknown]` when none. */
 class Frames {
@@ -116,10 +143,10 @@ class Frames {
 function folded(list: Sample[], o: Opts, f: Frames): FoldedSample[] {
   return list.map((x) => ({
     comm: x.comm,
-    kernel: x.kernel?.map((a) => f.kernel(a, false)),
-    user: x.user?.map((a) => f.user(x.pid, a, false)),
+    kernel: x.kernelMissed ? [MISSED_KERNEL] : x.kernel?.map((a) => f.kernel(a, false)),
+    user: x.userMissed ? [MISSED_USER] : x.user?.map((a) => f.user(x.pid, a, false)),
     delimiter: !!o.delimited && !!x.kernel?.length && !!x.user?.length,
-    annotateKernel: o.annotations,
+    annotateKernel: o.annotations && !x.kernelMissed,
     count: x.count,
   }));
 }
@@ -169,6 +196,7 @@ export const profile = defineTool<Opts, [number?]>({
       return 0;
     }
     chooseHook('profile', ['perf_event'] as const);
+    if (o.stackStorageSize !== STACK_MAP_ENTRIES) io.err(`profile: --stack-storage-size is not supported yet: the stack map holds ${STACK_MAP_ENTRIES} stacks\n`);
     if (o.verbose) io.err(`profile: hooks: perf_event software cpu-clock (${o.count ? `period ${o.count}` : `${o.frequency ?? 49} Hz`}) on every CPU, stack map\n`);
     let timer: NodeJS.Timeout | undefined;
     const s = new Session(script(o), {
@@ -197,11 +225,14 @@ export const profile = defineTool<Opts, [number?]>({
         io.out('\n');
         const sorted = [...list].sort((a, b) => (a.count < b.count ? -1 : a.count > b.count ? 1 : 0));
         for (const x of sorted) {
-          const kernel = x.kernel?.map((a) => f.kernel(a, true)) ?? [];
-          const user = x.user?.map((a) => f.user(x.pid, a, true)) ?? [];
-          io.out(stackBlock({ kernel, user, delimiter: !!o.delimited && kernel.length > 0 && user.length > 0, comm: x.comm, pid: x.pid, count: x.count }));
+          const kernel = x.kernelMissed ? [MISSED_KERNEL] : (x.kernel?.map((a) => f.kernel(a, true)) ?? []);
+          const user = x.userMissed ? [MISSED_USER] : (x.user?.map((a) => f.user(x.pid, a, true)) ?? []);
+          io.out(stackBlock({ kernel, user, delimiter: !!o.delimited && !!x.kernel?.length && !!x.user?.length, comm: x.comm, pid: x.pid, count: x.count }));
         }
       }
+      const missing = list.reduce((n, x) => n + Number(x.kernelMissed) + Number(x.userMissed), 0);
+      if (missing) io.err(`WARNING: ${missing} stack traces could not be displayed.\n`);
+      if (list.length >= o.hashStorageSize) io.err('WARNING: hash table full. Consider increasing --hash-storage-size.\n');
       const stacks = parseFolded(text);
       try {
         if (o.svg) writeFileSync(o.svg, flameGraphSvg(stacks, { title: o.kernelStacksOnly ? 'Kernel Flame Graph' : 'CPU Flame Graph' }));

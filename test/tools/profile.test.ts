@@ -128,3 +128,63 @@ test('profile rejects bad and conflicting flags with one line and exit code 2', 
     assert.match(p.stderr, msg);
   }
 });
+
+/**
+ * Spins in a leaf reached through 14 levels of calls, each level through `kprof_a` or `kprof_b` as the bits of a
+ * pseudo-random number say: 16384 distinct user stacks, so at a high sampling rate many distinct stacks hash to a
+ * bucket of the 16384-entry stack map that another stack holds, and get_stackid fails (-EEXIST).
+ */
+const COLLIDER = `${GATE}
+#include <poll.h>
+#include <sys/prctl.h>
+volatile unsigned long sink;
+__attribute__((noinline)) void kprof_spin(void) { volatile unsigned long acc[2] = {0, 0};
+  for (unsigned long i = 0; i < 3000; i++) acc[i & 1] += i; sink += acc[0]; }
+__attribute__((noinline)) void kprof_b(unsigned x, int d);
+__attribute__((noinline)) void kprof_a(unsigned x, int d) { if (!d) kprof_spin(); else if (x & 1) kprof_a(x >> 1, d - 1); else kprof_b(x >> 1, d - 1); __asm__ volatile(""); }
+__attribute__((noinline)) void kprof_b(unsigned x, int d) { if (!d) kprof_spin(); else if (x & 1) kprof_a(x >> 1, d - 1); else kprof_b(x >> 1, d - 1); __asm__ volatile(""); }
+int main(void) { prctl(PR_SET_NAME, "kprof-coll"); wait_go(); struct pollfd p = { 0, POLLIN, 0 }; unsigned x = 2463534242u;
+  while (poll(&p, 1, 0) == 0) for (int i = 0; i < 64; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; kprof_a(x, 14); } return 0; }`;
+
+/** Runs `kscope profile args` (ending by its duration) while the collider runs. */
+async function collide(args: (pid: number) => string[]): Promise<{ code: number | null; out: string; err: string; pid: number }> {
+  const c = startGated(compileC(COLLIDER));
+  const p = spawn(process.execPath, [cli, 'profile', ...args(c.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d));
+  p.stdout.on('data', (d: Buffer) => (out += d));
+  c.go();
+  const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
+  c.end();
+  await c.done;
+  return { code, out, err, pid: c.pid };
+}
+
+test('profile prints [Missed User Stack] where the stack map could not store a user stack, counts them in a WARNING, and prints no [Missed Kernel Stack] for user-mode samples', async () => {
+  const r = await collide((pid) => ['-d', '-p', String(pid), '-F', '999', '5']);
+  assert.equal(r.code, 0, r.err);
+  const bs = blocks(r.out.split('\n').slice(2).join('\n'));
+  assert.ok(bs.every((b) => b.pid === r.pid && b.comm === 'kprof-coll'), r.out);
+  const missedUser = bs.filter((b) => b.frames.includes('[Missed User Stack]'));
+  const missedKernel = bs.filter((b) => b.frames.includes('[Missed Kernel Stack]'));
+  // the failed walks share one key (same pid, comm and error) per kernel stack
+  const lost = missedUser.reduce((n, b) => n + b.count, 0);
+  assert.ok(missedUser.length >= 1 && lost >= 20, `${lost} samples in ${missedUser.length} [Missed User Stack] blocks:\n${missedUser.map((b) => b.frames.join('\n')).join('\n\n')}`);
+  // a missed stack is one line, with no "--" delimiter next to it
+  for (const b of [...missedUser, ...missedKernel]) assert.ok(!b.frames.includes('--') && b.frames.filter((f) => f.startsWith('[Missed')).length === b.frames.filter((f) => f === '[Missed User Stack]' || f === '[Missed Kernel Stack]').length, b.frames.join('\n'));
+  // samples that interrupted user mode have no kernel stack (-EFAULT): just user frames, no placeholder
+  const userOnly = bs.filter((b) => /^kprof_spin\+0x[0-9a-f]+ \[p-/.test(b.frames[0]!));
+  assert.ok(userOnly.length > missedKernel.length, `${userOnly.length} user-mode blocks, ${missedKernel.length} [Missed Kernel Stack]`);
+  assert.match(r.err, new RegExp(`^WARNING: ${missedUser.length + missedKernel.length} stack traces could not be displayed\\.$`, 'm'));
+});
+
+test('profile -f -U: a failed user stack walk is the [Missed User Stack] frame of its folded line', async () => {
+  const r = await collide((pid) => ['-f', '-U', '-p', String(pid), '-F', '999', '4']);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split('\n').filter(Boolean);
+  const missed = lines.filter((l) => /^kprof-coll;\[Missed User Stack\] \d+$/.test(l));
+  assert.equal(missed.length, 1, 'one key: the same pid and comm with a failed user stack');
+  assert.ok(lines.some((l) => /^kprof-coll;.*;main;kprof_a;.*;kprof_spin \d+$/.test(l)), r.out);
+  assert.match(r.err, /^WARNING: 1 stack traces could not be displayed\.$/m);
+});
