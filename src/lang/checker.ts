@@ -204,9 +204,9 @@ export function castType(t: A.TypeExpr, types: ProgramTypes): Ty | undefined {
       const pointee = castType(t.pointee, types);
       return pointee ? { k: 'ptr', pointee, user: false } : { k: 'ptr', user: false };
     }
-    const b = types.btf;
-    const k = id !== undefined && b ? b.kind(b.resolve(id)) : undefined;
-    return { k: 'ptr', btf: k === 'struct' || k === 'union' ? b!.resolve(id!) : undefined, to: id, user: false };
+    const r = types.btf!.resolve(id);
+    const k = types.btf!.kind(r);
+    return { k: 'ptr', btf: k === 'struct' || k === 'union' ? r : undefined, to: id, user: false };
   }
   return undefined;
 }
@@ -494,7 +494,7 @@ export class Typer {
         if (t.k === 'none') return NONE;
         const m = this.member(e);
         if (typeof m === 'string') return this.err(m, e.range);
-        return btfValueType(this.info.types, m.typeId, m.base.k === 'ptr' ? m.base.user : false, this.info.config);
+        return btfValueType(this.info.types, m.typeId, m.base.user, this.info.config);
       }
       case 'index': {
         // p[i] on a BTF-typed pointer (e.g. `fdt->fd[$fd]`), a[i] on an array member: the element type
@@ -505,7 +505,7 @@ export class Typer {
         if (t.k === 'record' && b?.kind(t.btf) === 'array') {
           const a = b.type(t.btf) as { type: number; nelems: number };
           if (e.index.kind === 'int' && e.index.value >= BigInt(a.nelems) && a.nelems > 0) return this.err(`the index ${e.index.value} is out of bounds for array of size ${a.nelems}`, e.range);
-          return btfValueType(this.info.types, a.type, false, this.info.config);
+          return btfValueType(this.info.types, a.type, t.user, this.info.config);
         }
         const p = t.k === 'ptr' ? this.pointee(t) : undefined;
         if (!p) return this.err(`The array index operator [] can only be used on arrays and typed pointers, not ${t.k === 'ptr' ? 'a pointer of unknown or function type' : typeName(t)}`, e.range);
@@ -783,10 +783,10 @@ export function btfValueType(types: ProgramTypes, id: number, user: boolean, cfg
     }
     case 'array':
       if (types.isString(rid)) return { k: 'str', size: Math.min(t.nelems, cfg.maxStrlen) };
-      return { k: 'record', btf: rid, size: b.sizeof(rid), name: b.typeName(rid) };
+      return { k: 'record', btf: rid, size: b.sizeof(rid), name: b.typeName(rid), user };
     case 'struct':
     case 'union':
-      return { k: 'record', btf: rid, size: t.size, name: b.typeName(rid) };
+      return { k: 'record', btf: rid, size: t.size, name: b.typeName(rid), user };
     default:
       return U64;
   }

@@ -27,9 +27,9 @@ export type Ty =
   | { k: 'ptr'; btf?: number; to?: number; pointee?: Ty; user: boolean }
   /**
    * a struct, union or (non-string) array value known through BTF: `size` bytes as in memory, `name` as C writes
-   * its type (`struct foo`, `int[4]`)
+   * its type (`struct foo`, `int[4]`); `user`: read from user memory, so are the pointers in it
    */
-  | { k: 'record'; btf: number; size: number; name: string }
+  | { k: 'record'; btf: number; size: number; name: string; user: boolean }
   /** the tracepoint `args` record */
   | { k: 'args' }
   | { k: 'none' };
