@@ -507,6 +507,11 @@ export class Typer {
           if (e.index.kind === 'int' && e.index.value >= BigInt(a.nelems) && a.nelems > 0) return this.err(`the index ${e.index.value} is out of bounds for array of size ${a.nelems}`, e.range);
           return btfValueType(this.info.types, a.type, t.user, this.info.config);
         }
+        if (t.k === 'str') {
+          // a character of a char array
+          if (e.index.kind === 'int' && e.index.value >= BigInt(t.size)) return this.err(`the index ${e.index.value} is out of bounds for array of size ${t.size}`, e.range);
+          return { k: 'int', size: 1, signed: true };
+        }
         const p = t.k === 'ptr' ? this.pointee(t) : undefined;
         if (!p) return this.err(`The array index operator [] can only be used on arrays and typed pointers, not ${t.k === 'ptr' ? 'a pointer of unknown or function type' : typeName(t)}`, e.range);
         return p;

@@ -1061,7 +1061,12 @@ class ProbeCompiler {
       const t = this.frame.alloc(8);
       a.stx(8, t.base, t.off, R0);
       this.int(e.index);
-      a.mul(R0, el).ldx(8, R1, t.base, t.off).add(R0, R1);
+      // an index past an array's end gives address 0, which reads as 0 (the checker rejects constant ones)
+      const n = base.k === 'record' ? (this.types.btf!.type(base.btf) as { nelems: number }).nelems : base.k === 'str' ? base.size : 0;
+      const inside = a.newLabel('in_bounds');
+      const done = a.newLabel('indexed');
+      if (n) a.jlt(R0, n, inside).mov(R0, 0).ja(done).label(inside);
+      a.mul(R0, el).ldx(8, R1, t.base, t.off).add(R0, R1).label(done);
       return user;
     }
     if (e.kind === 'unary' && e.op === '*') {
@@ -1078,6 +1083,7 @@ class ProbeCompiler {
 
   /** The distance between the elements `e[i]` reads: an array's element size, or the size of a pointer's pointee. */
   private stride(base: Ty): number {
+    if (base.k === 'str') return 1;
     const b = this.types.btf!;
     if (base.k === 'record') return b.sizeof((b.type(base.btf) as { type: number }).type);
     const p = base as Extract<Ty, { k: 'ptr' }>;
@@ -1241,6 +1247,7 @@ class ProbeCompiler {
         }
         // a bitfield: the bytes holding it, shifted so its top bit is bit 63, then shifted back (sign-extending)
         const shift = m.bitOffset & 7;
+        if (shift + m.bitSize > 64) this.err(`the bitfield ${e.field} spans 9 bytes, which is not supported`, e.range);
         this.deref(Math.ceil((shift + m.bitSize) / 8), this.addrOf(e));
         a.lsh(R0, 64 - shift - m.bitSize);
         if (ft.k === 'int' && ft.signed) a.arsh(R0, 64 - m.bitSize);
