@@ -196,7 +196,10 @@ export function castType(t: A.TypeExpr, types: ProgramTypes): Ty | undefined {
   if (t.kind === 'named_type' && !t.tag) {
     const i = INT_TYPES[t.name];
     if (i) return i;
-    if (t.name === 'string') return undefined;
+    // an integer typedef: the script's (`typedef unsigned int myint;`) or the kernel's (`pid_t`)
+    const id = t.name === 'string' ? undefined : types.typedef(t.name);
+    const ty = id === undefined ? undefined : btfValueType(types, id, false, DEFAULT_CONFIG);
+    if (ty?.k === 'int') return ty;
   }
   if (t.kind === 'pointer_type') {
     const id = typeId(t.pointee, types);
