@@ -34,13 +34,18 @@ const BASE: Readonly<Record<string, { size: 1 | 2 | 4 | 8 | 16; signed: boolean;
   'long double': { size: 16, signed: false, float: true },
 };
 
+/** The unsigned and signed C type of each fixed width. */
+const FIXED: Readonly<Record<number, [string, string]>> = {
+  8: ['unsigned char', 'signed char'], 16: ['unsigned short', 'short'], 32: ['unsigned int', 'int'], 64: ['unsigned long long', 'long long'],
+};
+
 /** Type names scripts use without including a header: kernel short names, <stdint.h>, <stddef.h>, <stdbool.h>. */
 const ALIASES: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
-    [8, 16, 32, 64].flatMap((bits) => {
-      const [u, s] = { 8: ['unsigned char', 'signed char'], 16: ['unsigned short', 'short'], 32: ['unsigned int', 'int'], 64: ['unsigned long long', 'long long'] }[bits as 8]!;
-      return [[`u${bits}`, u], [`__u${bits}`, u], [`uint${bits}_t`, u], [`u_int${bits}_t`, u], [`s${bits}`, s], [`__s${bits}`, s], [`int${bits}_t`, s]];
-    }),
+    Object.entries(FIXED).flatMap(([bits, [u, s]]) => [
+      ...[`u${bits}`, `__u${bits}`, `uint${bits}_t`, `u_int${bits}_t`].map((n) => [n, u]),
+      ...[`s${bits}`, `__s${bits}`, `int${bits}_t`].map((n) => [n, s]),
+    ]),
   ),
   bool: '_Bool',
   size_t: 'unsigned long',
@@ -121,10 +126,13 @@ export class ProgramTypes {
     return el.kind === 'int' && el.size === 1 && (!this.isScript(arrayId) || el.name === 'char');
   }
 
-  /** A value of type `id` in `buf` at `off`, as bpftrace prints struct, union, array and scalar members. */
+  /**
+   * A value of type `id` in `buf` at `off`, as bpftrace prints struct, union, array and scalar members (a member
+   * whose struct the script redefines is read with the script's layout, as the checker types it).
+   */
   decode(id: number, buf: Buffer, off: number, bitOffset = 0, bitSize = 0): Value {
     const b = this.btf!;
-    const t = b.type(b.resolve(id));
+    const t = b.type(this.shadow(b.resolve(id)));
     switch (t.kind) {
       case 'int':
       case 'enum':
