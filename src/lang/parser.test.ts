@@ -349,6 +349,9 @@ test('C definitions: specifiers, declarators, bitfields, nested and anonymous me
   assert.ok(first.kind === 'c_definition' && first.text.endsWith('__attribute__((packed));') && first.type.nameRange!.start === defs.indexOf('S {'));
   const next = first.kind === 'c_definition' ? first.type.members!.find((m) => m.name === 'next')! : undefined;
   assert.equal(defs.slice(next!.type.range.start, next!.type.range.end), 'struct S *next');
+  // comments inside a definition are trivia, braces in them included
+  const commented = parse(new Source('stdin', 'struct C { int a; /* } */ char b; // }\n};\nbegin {}')).cDefinitions[0]!;
+  assert.deepEqual(commented.kind === 'c_definition' && commented.type.members!.map((m) => m.name), ['a', 'b']);
 });
 
 test('C definitions: syntax errors', () => {
