@@ -1,13 +1,16 @@
 /**
  * tcpconnect: trace active TCP connections (connect()), one line each, or count them per address pair and port (-c).
- * Hooks: BCC uses kprobes on tcp_v4_connect/tcp_v6_connect (plus kretprobes for the result). kscope uses the
- * sock:inet_sock_set_state tracepoint's CLOSE -> SYN_SENT transition, which fires inside those functions in the
- * connecting task's context; it is used on every kernel for now (the kprobe variant is not written yet), so
- * --verbose names it. The local port is chosen after that transition, so -L takes it from the socket's next
- * transition (SYN_SENT -> ESTABLISHED or -> CLOSE).
+ * Hooks: where the kernel has kprobes or BPF trampolines, BCC's: a kprobe (fentry) on tcp_v4_connect/tcp_v6_connect
+ * keeps the socket by thread and the kretprobe (fexit) reports it if the call returned 0, reading addresses and ports
+ * from the socket (the local port is assigned by then). Without either, the sock:inet_sock_set_state tracepoint's CLOSE -> SYN_SENT transition,
+ * which fires inside those functions in the connecting task's context; the local port is chosen after that
+ * transition, so -L takes it from the socket's next transition (SYN_SENT -> ESTABLISHED or -> CLOSE).
  */
 import { sprintf } from '../output/bcc.js';
+import { kallsyms } from '../symbols/kallsyms.js';
+import { expandAttachPoint } from '../lang/probes.js';
 import type { Value } from '../output/values.js';
+import { KscopeError } from '../sys/errors.js';
 import { chooseHook, defineTool, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
@@ -37,31 +40,87 @@ const EXAMPLES = `
     ./tcpconnect -c        # count connects per src ip and dest ip/port
     ./tcpconnect -L        # include LPORT while printing outputs`;
 
-const LOSS = 'Connections are seen entering SYN_SENT (sock:inet_sock_set_state); -d/--dns is not available (it needs a kprobe on udp_recvmsg).';
+const LOSS =
+  'Connections are traced as BCC does, by kprobes on tcp_v4_connect/tcp_v6_connect, where the kernel has kprobes; ' +
+  'else they are seen entering SYN_SENT (sock:inet_sock_set_state), and with -L printed at the next state change, ' +
+  'which carries the local port. -d/--dns is not available.';
 const AF_INET = 2;
 const AF_INET6 = 10;
 /** printf formats: the event kinds the kernel side sends */
 const CONNECT = 'connect %d %d %s %d %s %s %d %d %d\n';
 const LPORT = 'lport %d %d\n';
 
-/** The kernel side, in kscope's language. */
-export function script(o: Opts): string {
+/** The kernel side, in kscope's language: `hook` picks the kprobe pair on `fns` or the tracepoint. */
+export function script(o: Opts, hook: 'kprobe' | 'tracepoint', fns: readonly ConnectFn[] = CONNECT_FNS): string {
+  return hook === 'kprobe' ? kprobeScript(o, fns) : tracepointScript(o);
+}
+
+/** The functions BCC probes, and the address family of each. */
+const CONNECT_FNS = [
+  { fn: 'tcp_v4_connect', family: AF_INET },
+  { fn: 'tcp_v6_connect', family: AF_INET6 },
+] as const;
+type ConnectFn = (typeof CONNECT_FNS)[number];
+
+/** One connection: the -c map update, or the CONNECT event (and, with -L and a known local port, LPORT). */
+function emit(o: Opts, family: string, saddr: string, daddr: string, dport: string, sk: string, lport?: string): string {
+  if (o.count) return `@connects[${family}, ntop(${saddr}), ntop(${daddr}), ${dport}] = count();`;
+  const ev = `printf(${JSON.stringify(CONNECT)}, pid, uid, comm, ${family}, ntop(${saddr}), ntop(${daddr}), ${dport}, nsecs, ${sk});`;
+  return lport && o.lport ? `${ev} printf(${JSON.stringify(LPORT)}, ${sk}, ${lport});` : ev;
+}
+
+function tracepointScript(o: Opts): string {
   const filters = ['args->protocol == 6', 'args->oldstate == 7', 'args->newstate == 2'];
   if (o.pid !== undefined) filters.push(`pid == ${o.pid}`);
   if (o.uid !== undefined) filters.push(`uid == ${o.uid}`);
   if (o.ipv4) filters.push(`args->family == ${AF_INET}`);
   if (o.ipv6) filters.push(`args->family == ${AF_INET6}`);
   if (o.port?.length) filters.push(`(${o.port.map((p) => `args->dport == ${p}`).join(' || ')})`);
-  const emit = (v: '' | '_v6') =>
-    o.count
-      ? `@connects[args->family, ntop(args->saddr${v}), ntop(args->daddr${v}), args->dport] = count();`
-      : `printf(${JSON.stringify(CONNECT)}, pid, uid, comm, args->family, ntop(args->saddr${v}), ntop(args->daddr${v}), args->dport, nsecs, args->skaddr);`;
+  const tp = (v: '' | '_v6') => emit(o, 'args->family', `args->saddr${v}`, `args->daddr${v}`, 'args->dport', 'args->skaddr');
   // -L: the port is assigned after SYN_SENT; the socket's next transition carries it (user space joins by socket)
   const lport = o.lport && !o.count ? `\ntracepoint:sock:inet_sock_set_state /args->protocol == 6 && args->oldstate == 2/ { printf(${JSON.stringify(LPORT)}, args->skaddr, args->sport); }` : '';
   return `
 tracepoint:sock:inet_sock_set_state /${filters.join(' && ')}/ {
-  if (args->family == ${AF_INET}) { ${emit('')} } else { ${emit('_v6')} }
+  if (args->family == ${AF_INET}) { ${tp('')} } else { ${tp('_v6')} }
 }${lport}`;
+}
+
+function kprobeScript(o: Opts, fns: readonly ConnectFn[]): string {
+  const enter = [o.pid !== undefined ? `pid == ${o.pid}` : '', o.uid !== undefined ? `uid == ${o.uid}` : ''].filter(Boolean);
+  const sk = '$sk->__sk_common';
+  const ports = o.port?.length ? ` && (${o.port.map((p) => `$dport == ${p}`).join(' || ')})` : '';
+  return fns
+    .filter((f) => !(o.ipv4 && f.family === AF_INET6) && !(o.ipv6 && f.family === AF_INET))
+    .map(({ fn, family }) => {
+      const [saddr, daddr] = family === AF_INET ? [`${sk}.skc_rcv_saddr`, `${sk}.skc_daddr`] : [`${sk}.skc_v6_rcv_saddr.in6_u.u6_addr8`, `${sk}.skc_v6_daddr.in6_u.u6_addr8`];
+      return `
+kprobe:${fn}${enter.length ? ` /${enter.join(' && ')}/` : ''} { @sk[tid] = arg0; }
+kretprobe:${fn} {
+  if (has_key(@sk, tid)) {
+    $sk = (struct sock *)@sk[tid];
+    delete(@sk[tid]);
+    // skc_dport is in network byte order
+    $dport = (${sk}.skc_dport >> 8) | ((${sk}.skc_dport & 0xff) << 8);
+    if (retval == 0${ports}) {
+      ${emit(o, String(family), saddr, daddr, '$dport', '$sk', `${sk}.skc_num`)}
+    }
+  }
+}`;
+    })
+    .join('\n');
+}
+
+/** The hooks `kprobe:F`/`kretprobe:F` get here, e.g. `fentry:tcp_v4_connect, fexit:tcp_v4_connect`. */
+function kernelHooks(fns: string[]): string {
+  return fns
+    .flatMap((f) => [`kprobe:${f}`, `kretprobe:${f}`])
+    .map((ap) => {
+      const e = expandAttachPoint(ap);
+      if (typeof e === 'string') throw new KscopeError(`tcpconnect: ${e}`);
+      const t = e[0]!.target as { provider: string; func: string };
+      return `${t.provider}:${t.func}`;
+    })
+    .join(', ');
 }
 
 /** Parses BCC's -P list: comma-separated destination ports. */
@@ -93,10 +152,12 @@ export const tcpconnect = defineTool<Opts>({
       .option('-c, --count', 'count connects per src ip and dest ip/port')
       .kscopeFlags('connection, or one for the -c table'),
   async run(o, io) {
-    const hook = chooseHook('tcpconnect', ['kprobe', 'tracepoint'] as const);
-    if (o.verbose)
-      io.err(`tcpconnect: hooks: tracepoint:sock:inet_sock_set_state (CLOSE->SYN_SENT${o.lport ? '; SYN_SENT->next for LPORT' : ''})${hook === 'kprobe' ? ' — kprobes exist here, but the tcp_v4_connect/tcp_v6_connect kprobe variant is not written yet' : ''}\n`);
-
+    // kprobe:/kretprobe: become fentry/fexit where the kernel has BPF trampolines (src/lang/probes.ts)
+    const hook = chooseHook('tcpconnect', ['fentry', 'kprobe', 'tracepoint'] as const) === 'tracepoint' ? 'tracepoint' : 'kprobe';
+    // tcp_v6_connect is in the ipv6 module where IPv6 is not built in: probe only the functions this kernel has
+    const fns = hook === 'kprobe' ? CONNECT_FNS.filter((f) => kallsyms().address(f.fn) !== undefined) : [];
+    if (hook === 'kprobe' && !fns.length) throw new KscopeError('tcpconnect: the kernel has kprobes but no tcp_v4_connect/tcp_v6_connect symbol to attach to');
+    if (o.verbose) io.err(`tcpconnect: hooks: ${hook === 'kprobe' ? kernelHooks(fns.map((f) => f.fn)) : `tracepoint:sock:inet_sock_set_state (CLOSE->SYN_SENT${o.lport ? '; SYN_SENT->next for LPORT' : ''})`}\n`);
     let firstNs: bigint | undefined;
     const pending = new Map<bigint, Value[]>();
     const print = (a: Value[], lport?: number) => {
@@ -115,7 +176,7 @@ export const tcpconnect = defineTool<Opts>({
         : sprintf('%-7d %-12.12s %-2d %-16s %-16s %-6d %s', num(pid), comm as string, ip, saddr as string, daddr as string, num(dport), '');
       io.out(line + '\n');
     };
-    const s = new Session(script(o), {
+    const s = new Session(script(o, hook, fns), {
       io,
       verbose: o.verbose,
       onStart: () => {

@@ -2,8 +2,8 @@
  * The BCC tools on stock kernels (run by `npm run test:vm` in each kernel of the matrix; issue 7): a tool with a
  * kprobe/fentry variant chooses it there, says so with --verbose, and reports the same real activity with the same
  * fields as the host tests in test/tools/ see through tracepoints. The tools without such a variant name the same
- * hooks as on a kernel without kprobes (tcpconnect, which says its kprobe variant is not written yet, also shows a
- * loopback connect). tcptop takes fexit only where its tracepoints are missing: the 6.1 kernel of the matrix.
+ * hooks as on a kernel without kprobes. tcptop takes fexit only where its tracepoints are missing: the 6.1 kernel of
+ * the matrix.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -156,17 +156,38 @@ test('tcpretrans -l attaches its kprobe on tcp_send_loss_probe and reports each 
   assert.ok(probes >= probesSent, `${probes} L rows, but the kernel sent ${probesSent} loss probes:\n${r.out}`);
 });
 
-test('tcpconnect names its tracepoint (it has no kprobe variant yet) and shows a loopback connect with pid, comm, addresses and port', SLOW, async () => {
-  let x: Awaited<ReturnType<typeof exchange>> | undefined;
-  const r = await traceDuring('tcpconnect', ['--verbose'], 'DPORT', async () => {
-    x = await exchange('127.0.0.1', 100, 10);
+test('tcpconnect traces tcp_v4_connect/tcp_v6_connect (kprobes, or fentry/fexit where the kernel has trampolines) as BCC: IPv4 and IPv6 connects with pid, comm, uid, addresses, LPORT and DPORT; -c -6 -P counts', SLOW, async () => {
+  const seen: { x: Awaited<ReturnType<typeof exchange>>; addr: string; ip: number }[] = [];
+  const r = await traceDuring('tcpconnect', ['--verbose', '-L', '-U'], 'DPORT', async () => {
+    for (const [addr, ip] of [['127.0.0.1', 4], ['::1', 6]] as const) seen.push({ x: await exchange(addr, 100, 10), addr, ip });
   });
-  x?.client.child.end();
+  for (const { x } of seen) x.client.child.end();
   assert.equal(r.code, 0, r.err);
-  assert.equal(hooksLine('tcpconnect', r.err), 'tcpconnect: hooks: tracepoint:sock:inet_sock_set_state (CLOSE->SYN_SENT) — kprobes exist here, but the tcp_v4_connect/tcp_v6_connect kprobe variant is not written yet');
+  assert.match(hooksLine('tcpconnect', r.err), /^tcpconnect: hooks: (kprobe|fentry):tcp_v4_connect, (kretprobe|fexit):tcp_v4_connect, \1:tcp_v6_connect, \2:tcp_v6_connect$/);
+  assert.match(r.err, /^kprobe:tcp_v4_connect \{/m, 'the kernel side probes tcp_v4_connect');
   const pad = (v: string | number, w: number) => String(v).padEnd(w);
-  const rows = r.out.split('\n').filter((l) => l.startsWith(`${x!.client.pid} `));
-  assert.deepEqual(rows, [`${pad(x!.client.pid, 7)} ${pad(peerComm().slice(0, 12), 12)} 4  ${pad('127.0.0.1', 16)} ${pad('127.0.0.1', 16)} ${pad(x!.port, 6)} `], r.out);
+  assert.equal(r.out.split('\n')[1], 'UID   PID     COMM         IP SADDR            LPORT  DADDR            DPORT ');
+  for (const { x, addr, ip } of seen) {
+    const rows = r.out.split('\n').filter((l) => new RegExp(`^0 +${x.client.pid} `).test(l));
+    assert.deepEqual(rows, [`${pad(0, 6)}${pad(x.client.pid, 7)} ${pad(peerComm().slice(0, 12), 12)} ${ip}  ${pad(addr, 16)} ${pad(x.lport, 6)} ${pad(addr, 16)} ${pad(x.port, 6)} `], r.out);
+  }
+  // -c -6 -P: only the IPv6 connects to the given port are counted
+  const counted: Awaited<ReturnType<typeof exchange>>[] = [];
+  const srv = ns.server({ addr: '::1', send: 0, conns: 2 });
+  const port = await srv.port;
+  const c = await traceDuring('tcpconnect', ['-c', '-6', '-P', String(port)], 'Hit Ctrl-C to end', async () => {
+    counted.push(await exchange('127.0.0.1', 1, 1), await exchange('::1', 1, 1));
+    for (let i = 0; i < 2; i++) {
+      const cl = ns.client({ addr: '::1', port, send: 1 });
+      cl.go();
+      await cl.received;
+      cl.child.end();
+    }
+  });
+  for (const x of counted) x.client.child.end();
+  assert.equal(c.code, 0, c.err);
+  const lines = c.out.split('\n').filter(Boolean);
+  assert.deepEqual(lines.slice(1), ['LADDR                     RADDR                     RPORT                CONNECTS  ', `${pad('::1', 25)} ${pad('::1', 25)} ${pad(port, 20)} ${pad(2, 10)}`], c.out);
 });
 
 test('tcptop uses fexit on tcp_sendmsg/tcp_recvmsg where the sock tracepoints are missing (before 6.3) and shows both ends of IPv4 and IPv6 loopback connections with RX_KB/TX_KB', SLOW, async () => {
