@@ -5,13 +5,12 @@
  * flags and mode by thread; the exit hook reads the name (after the kernel has, so its page is present) and sends
  * the event. -F walks the task's working directory up to the root, one event per component, before the event.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
 import { tracefs } from '../sys/mount.js';
-import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, heldCommand, Option, positiveInt, Session, UsageError } from './tool.js';
 
 interface Opts {
   timestamp?: boolean;
@@ -212,15 +211,6 @@ function pagesArg(v: string): number {
   return n;
 }
 
-/** --exec: the command, started now but held (by a shell reading fd 3) until release(); same pid after its exec. */
-function held(cmd: string[]): { child: ChildProcess; release(): void; exited: Promise<void> } {
-  const child = spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@" 3<&-', 'sh', ...cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-  const gate = child.stdio[3] as NodeJS.WritableStream;
-  gate.on('error', () => undefined); // the shell is gone: its exit is reported below
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  return { child, release: () => gate.end('go\n'), exited };
-}
-
 export const opensnoop = defineTool<Opts, [string[]]>({
   name: 'opensnoop',
   summary: 'Trace open() syscalls',
@@ -239,15 +229,10 @@ export const opensnoop = defineTool<Opts, [string[]]>({
       .option('-f, --flag_filter <FLAG_FILTER>', 'filter on flags argument (e.g., O_WRONLY)', (v: string, prev: string[] = []) => (flagMask([v]), [...prev, v]))
       .option('-F, --full-path', 'show full path for an open file with relative path')
       .option('-b, --buffer-pages <BUFFER_PAGES>', 'size of the ring buffer (must be a power of two number of pages; kscope default: 2048)', pagesArg)
-      .option('--exec', 'execute command (as the last parameter, supports multiple parameters, for example: --exec ls -l /tmp)')
-      .argument('[command...]', 'with --exec: the command to run and trace, and its arguments')
-      .passThroughOptions()
+      .execFlag()
       .kscopeFlags('open')
       .addOption(new Option('--ebpf').hideHelp()),
   async run(o, io, [command]) {
-    if (command.length && !o.exec) throw new UsageError(`opensnoop: unrecognized arguments: ${command.join(' ')}`);
-    if (o.exec && !command.length) throw new UsageError('opensnoop: --exec without command');
-    if (o.exec && o.pid !== undefined) throw new UsageError('opensnoop: can only use -p or --exec');
     chooseHook('opensnoop', ['tracepoint'] as const);
     const calls = syscalls();
     if (o.ebpf) {
@@ -256,7 +241,7 @@ export const opensnoop = defineTool<Opts, [string[]]>({
     }
     if (o.verbose)
       io.err(`opensnoop: hooks: tracepoint:syscalls:${calls.map((c) => `sys_enter_${c}, sys_exit_${c}`).join(', ')} (BCC: fexit or kprobe/kretprobe on the syscall functions)\n`);
-    const cmd = o.exec ? held(command) : undefined;
+    const cmd = heldCommand('opensnoop', o, command);
     let first: bigint | undefined;
     const dirs = new Map<number, string[]>();
     const onOpen = (e: OpenEvent) => {

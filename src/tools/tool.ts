@@ -2,6 +2,7 @@
  * What every tool shares (the libbpf-tools shape): BCC-style flags and help, the kernel side compiled from a kscope
  * script, hook selection through the feature probes, the interval/count report loop, Ctrl-C handling, --json.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Command, CommanderError, Option } from 'commander';
 import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
@@ -82,6 +83,16 @@ export class ToolCommand extends Command {
   /** The `[interval] [count]` arguments of tools that report periodically. */
   intervalCountArgs(interval = 'output interval, in seconds'): this {
     return this.argument('[interval]', interval, positiveInt('interval')).argument('[count]', 'number of outputs', positiveInt('count'));
+  }
+
+  /**
+   * BCC's `--exec CMD...` (argparse.REMAINDER): everything after `--exec` is the command to run and trace; it comes
+   * to run() as the `[command...]` argument (see {@link heldCommand}).
+   */
+  execFlag(): this {
+    return this.option('--exec', 'execute command (as the last parameter, supports multiple parameters, for example: --exec ls -l /tmp)')
+      .argument('[command...]', 'with --exec: the command to run and trace, and its arguments')
+      .passThroughOptions();
   }
 
   /** Makes two declared flags (by long name) exclusive, as an argparse group: setting both is a UsageError. */
@@ -166,6 +177,32 @@ export function positiveInt(what: string): (v: string) => number {
 }
 
 export { Option };
+
+/** The --exec command: started, but held until release(); its pid stays the same through its exec. */
+export interface HeldCommand {
+  child: ChildProcess;
+  /** lets it exec the command (call once the probes are attached) */
+  release(): void;
+  /** resolves when it has exited */
+  exited: Promise<void>;
+}
+
+/**
+ * Checks a tool's `--exec`/`-p` flags and `[command...]` (see ToolCommand.execFlag) as BCC does, and with --exec
+ * starts the command held by a shell that reads fd 3 first, then execs it: the probes filter on its pid, then
+ * release() lets it run. Undefined without --exec.
+ */
+export function heldCommand(tool: string, o: { exec?: boolean; pid?: number }, command: string[]): HeldCommand | undefined {
+  if (command.length && !o.exec) throw new UsageError(`${tool}: unrecognized arguments: ${command.join(' ')}`);
+  if (!o.exec) return undefined;
+  if (!command.length) throw new UsageError(`${tool}: --exec without command`);
+  if (o.pid !== undefined) throw new UsageError(`${tool}: can only use -p or --exec`);
+  const child = spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@" 3<&-', 'sh', ...command], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  const gate = child.stdio[3] as NodeJS.WritableStream;
+  gate.on('error', () => undefined); // the shell is gone: its exit is reported below
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return { child, release: () => gate.end('go\n'), exited };
+}
 
 /** Chooses the best hook from `order` (best first) or throws one clear line naming why none works. */
 export function chooseHook<T extends FeatureName>(tool: string, order: readonly T[]): T {
