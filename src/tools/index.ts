@@ -10,5 +10,6 @@ import { tcpretrans } from './tcpretrans.js';
 import { tcptop } from './tcptop.js';
 import { profile } from './profile.js';
 import { opensnoop } from './opensnoop.js';
+import { syscount } from './syscount.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile, opensnoop].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile, opensnoop, syscount].map((t) => [t.name, t]));
