@@ -819,7 +819,7 @@ export function check(ast: A.Program, source: Source, opts: { params?: string[];
     const bad = setConfig(config, k, v, true);
     if (bad) throw new KscopeError(`${k}: ${bad}`);
   }
-  const built = buildTypes(ast, vmlinux());
+  const built = buildTypes(ast, vmlinux);
   if (built.diags.length) throw new CompileError(built.diags, source);
   const info: ProgramInfo = { source, ast, probes: [], maps: new Map(), formats: [], config, params: opts.params ?? [], warnings: [], types: built.types, hasEventProbes: false };
 

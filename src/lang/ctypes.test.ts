@@ -10,7 +10,7 @@ import { formatDiagnostic } from './diagnostics.js';
 /** The types of a script made of `defs` and an empty probe (no kernel BTF unless given). */
 function types(defs: string, kernel?: Btf): ProgramTypes {
   const { source, ast } = parseProgram(`${defs}\nBEGIN {}`);
-  const r = buildTypes(ast, kernel);
+  const r = buildTypes(ast, () => kernel);
   assert.deepEqual(r.diags.map((d) => formatDiagnostic(d, source)), []);
   return r.types;
 }
@@ -18,7 +18,7 @@ function types(defs: string, kernel?: Btf): ProgramTypes {
 /** The first diagnostic of a script made of `defs`, formatted. */
 function failure(defs: string, kernel?: Btf): string {
   const { source, ast } = parseProgram(`${defs}\nBEGIN {}`);
-  const r = buildTypes(ast, kernel);
+  const r = buildTypes(ast, () => kernel);
   assert.ok(r.diags.length, 'expected a diagnostic');
   return formatDiagnostic(r.diags[0]!, source);
 }

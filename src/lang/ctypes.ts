@@ -74,13 +74,25 @@ interface ScriptNames {
 
 /** The types a program sees: the kernel's (vmlinux BTF) under the script's own. */
 export class ProgramTypes {
+  #kernel: Btf | undefined | null = null;
   constructor(
-    /** vmlinux BTF, undefined when the kernel has none */
-    readonly kernel: Btf | undefined,
-    /** every type: the script's split BTF over vmlinux, or vmlinux itself when the script defines none */
-    readonly btf: Btf | undefined,
+    /** vmlinux BTF (undefined when the kernel has none), loaded on first use: most one-liners never need it */
+    private readonly loadKernel: () => Btf | undefined,
+    /** the script's split BTF over vmlinux, when it defines types */
+    private readonly script?: Btf,
     private readonly names: ScriptNames = { firstId: Infinity, tags: new Map(), typedefs: new Map(), constants: new Map() },
   ) {}
+
+  /** vmlinux BTF, undefined when the kernel has none */
+  get kernel(): Btf | undefined {
+    if (this.#kernel === null) this.#kernel = this.loadKernel();
+    return this.#kernel;
+  }
+
+  /** every type: the script's split BTF over vmlinux, or vmlinux itself when the script defines none */
+  get btf(): Btf | undefined {
+    return this.script ?? this.kernel;
+  }
 
   /** The type `struct|union|enum name`: the script's, else the kernel's. */
   tagged(tag: Tag, name: string): number | undefined {
@@ -560,11 +572,12 @@ class Builder {
  * BTF, or the kernel's alone when it defines none. Problems are diagnostics at the offending part of a definition
  * (clang's wording); the first one stops the build.
  */
-export function buildTypes(program: A.Program, kernel: Btf | undefined): { types: ProgramTypes; diags: Diagnostic[] } {
-  if (!program.cDefinitions.length) return { types: new ProgramTypes(kernel, kernel), diags: [] };
+export function buildTypes(program: A.Program, loadKernel: () => Btf | undefined): { types: ProgramTypes; diags: Diagnostic[] } {
+  if (!program.cDefinitions.length) return { types: new ProgramTypes(loadKernel), diags: [] };
+  const kernel = loadKernel();
   const b = new Builder(kernel);
   for (const d of program.cDefinitions) b.add(d);
   const btf = b.build();
-  if (b.diags.length) return { types: new ProgramTypes(kernel, kernel), diags: b.diags };
-  return { types: new ProgramTypes(kernel, btf, b.names), diags: [] };
+  if (b.diags.length) return { types: new ProgramTypes(() => kernel), diags: b.diags };
+  return { types: new ProgramTypes(() => kernel, btf, b.names), diags: [] };
 }
