@@ -16,13 +16,14 @@ test('features agree with what the kernel exposes independently', () => {
   const uprobesPresent = existsSync('/sys/bus/event_source/devices/uprobe') || existsSync(`${tracefs()}/uprobe_events`);
   assert.equal(feature('uprobe').supported, uprobesPresent);
   assert.equal(feature('btf').supported, existsSync('/sys/kernel/btf/vmlinux'));
-  // introduced in: tracepoint 4.7, raw_tp 4.17, tp_btf 5.5, ringbuf 5.8, batch 5.6, perf sampling 4.9, task iterators 5.8
-  for (const [f, maj, min] of [['tracepoint', 4, 7], ['raw_tracepoint', 4, 17], ['tp_btf', 5, 5], ['ringbuf', 5, 8], ['batch_ops', 5, 6], ['perf_event', 4, 9], ['bpf', 4, 4], ['iter', 5, 8]] as const)
+  // introduced in: tracepoint 4.7, raw_tp 4.17, tp_btf 5.5, ringbuf 5.8, batch 5.6, perf sampling 4.9, task iterators 5.8,
+  // atomic fetch ops 5.12
+  for (const [f, maj, min] of [['tracepoint', 4, 7], ['raw_tracepoint', 4, 17], ['tp_btf', 5, 5], ['ringbuf', 5, 8], ['batch_ops', 5, 6], ['perf_event', 4, 9], ['bpf', 4, 4], ['iter', 5, 8], ['atomic_fetch', 5, 12]] as const)
     if (atLeast(maj, min)) assert.ok(feature(f).supported, `${f}: ${feature(f).detail}`);
   // fentry (5.5) is either there or refused by policy with the exact reason
   const fe = feature('fentry');
   assert.ok(fe.supported || /refused by kernel policy|load fails/.test(fe.detail), fe.detail);
-  assert.equal(allFeatures().length, 14);
+  assert.equal(allFeatures().length, 15);
 });
 
 test('pickHook falls back to the best supported hook', () => {

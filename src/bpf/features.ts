@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Asm } from '../asm/builder.js';
-import { R0 } from '../asm/opcodes.js';
+import { R0, R1, R10 } from '../asm/opcodes.js';
 import { Btf } from '../btf/btf.js';
 import { linkCreateKprobeMulti, mapCreate, mapLookupBatch, progLoad } from '../sys/bpf.js';
 import { SysError } from '../sys/errors.js';
@@ -32,7 +32,8 @@ export type FeatureName =
   | 'uprobe'
   | 'perf_event'
   | 'ringbuf'
-  | 'batch_ops';
+  | 'batch_ops'
+  | 'atomic_fetch';
 
 export interface Feature {
   name: FeatureName;
@@ -56,6 +57,7 @@ const DESCRIPTIONS: Record<FeatureName, string> = {
   perf_event: 'perf event sampling (cpu-clock)',
   ringbuf: 'BPF ring buffer',
   batch_ops: 'batched map operations',
+  atomic_fetch: 'atomic fetch-and-add/xchg/cmpxchg in programs',
 };
 
 export function describeFeature(n: FeatureName): string {
@@ -64,9 +66,12 @@ export function describeFeature(n: FeatureName): string {
 
 const RET0 = new Asm().mov(R0, 0).exit().assemble().bytes;
 
-function tryLoad(progType: number, extra: { expectedAttachType?: number; attachBtfId?: number } = {}): { ok: boolean; detail: string } {
+/** `*(u64 *)(fp - 8) = 0; r1 = 1; r1 = atomic_fetch_add(*(u64 *)(fp - 8), r1); r0 = 0` (Linux 5.12+) */
+const FETCH_ADD = new Asm().st(8, R10, -8, 0).mov(R1, 1).atomic(8, 'fetch_add', R10, -8, R1).mov(R0, 0).exit().assemble().bytes;
+
+function tryLoad(progType: number, extra: { expectedAttachType?: number; attachBtfId?: number } = {}, insns = RET0): { ok: boolean; detail: string } {
   const logBuf = Buffer.alloc(4096);
-  const r = progLoad({ progType, insns: RET0, logLevel: 1, logBuf, ...extra });
+  const r = progLoad({ progType, insns, logLevel: 1, logBuf, ...extra });
   if (r.fd >= 0) {
     sysClose(r.fd);
     return { ok: true, detail: 'program loads' };
@@ -160,6 +165,7 @@ const PROBES: Record<FeatureName, Probe> = {
       return { ok: false, detail: `${(e as Error).message} (kernel before 5.8?)` };
     }
   },
+  atomic_fetch: () => tryLoad(ProgType.RAW_TRACEPOINT, {}, FETCH_ADD),
   batch_ops: () => {
     let fd = -1;
     try {

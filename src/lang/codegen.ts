@@ -117,6 +117,9 @@ export const EVENT_ID_BASE = { printf: 0, exit: EXIT_ID } as const;
 /** Most strings join() reads from one array (bpftrace's limit). */
 const JOIN_MAX_ARGS = 16;
 
+/** Scratch ("heap") elements per CPU: one per nesting level of kscope programs on a CPU (see heapEnter). */
+export const HEAP_NEST = 4;
+
 /** Values up to this size go on the BPF stack, bigger ones in the heap. */
 const ON_STACK_LIMIT = 64;
 
@@ -233,18 +236,55 @@ class ProbeCompiler {
     return this.typer.typeOf(e);
   }
 
+  /** stack slot holding the pointer to this CPU's scratch depth counter (programs with a heap) */
+  private heapDepth?: Loc;
+  private heapBare?: Label;
+
+  /**
+   * Takes this program's scratch element: r9 = heap[depth++] on this CPU. A program can be interrupted on its CPU by
+   * another kscope program (perf events in NMI context) or, on preemptible kernels, preempted by one (fentry/fexit
+   * and other hooks that run with only migration disabled); each nesting level gets its own element, so they never
+   * share one. The exit label gives the level back. Nested deeper than HEAP_NEST, the firing is dropped and counted
+   * as a lost event.
+   */
+  private heapEnter(): void {
+    const a = this.a;
+    const heap = (this.c.heap ??= { fd: -1, name: 'heap' });
+    const k = this.frame.allocStack(8);
+    const depth = this.frame.allocStack(8);
+    const bare = a.newLabel('exit_bare');
+    const deep = a.newLabel('heap_deep');
+    const lookup = () => a.ldMapFd(R1, heap).mov(R2, R10).add(R2, k.off).call('map_lookup_elem');
+    a.st(8, R10, k.off, HEAP_NEST);
+    lookup().jeq(R0, 0, bare).stx(8, R10, depth.off, R0).mov(R1, 1);
+    // r1 = depth before this program; without fetch (before 5.12) the add and the read are two steps
+    if (feature('atomic_fetch').supported) a.atomic(8, 'fetch_add', R0, 0, R1);
+    else a.atomic(8, 'add', R0, 0, R1).ldx(8, R1, R0, 0).sub(R1, 1);
+    a.jge(R1, HEAP_NEST, deep).stx(8, R10, k.off, R1);
+    lookup().jeq(R0, 0, this.exitLabel).mov(R9, R0);
+    this.heapDepth = depth;
+    this.heapBare = bare;
+    const body = a.newLabel('heap_ok');
+    a.ja(body).label(deep);
+    this.countLost(this.exitLabel);
+    a.ja(this.exitLabel).label(body);
+  }
+
+  /** lost events: the per-CPU counter at key 0, += 1; then goto `done` */
+  private countLost(done: Label): void {
+    const a = this.a;
+    const k = this.frame.alloc(8);
+    a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.lost).mov(R2, R10).add(R2, k.off).call('map_lookup_elem').jeq(R0, 0, done);
+    a.mov(R1, 1).atomic(8, 'add', R0, 0, R1);
+  }
+
   compile(): Asm {
     const a = this.a;
     a.mov(R6, R1);
     // -k saves r7 around its error records: give it a value before any
     if (this.c.info.config.helperWarnings) a.mov(R7, 0);
     try {
-      if (this.withHeap) {
-        const k = this.frame.alloc(8);
-        this.c.heap ??= { fd: -1, name: 'heap' };
-        a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.heap).mov(R2, R10).add(R2, k.off).call('map_lookup_elem');
-        a.jeq(R0, 0, this.exitLabel).mov(R9, R0);
-      }
+      if (this.withHeap) this.heapEnter();
       // an iterator's program also runs once after the last object, with a NULL object (ctx's second field)
       if (this.exp.target.provider === 'iter') a.ldx(8, R0, R6, 8).jeq(R0, 0, this.exitLabel);
       const pid = this.c.info.config.pid;
@@ -257,7 +297,9 @@ class ProbeCompiler {
         this.cond(this.probe.predicate, this.exitLabel);
       }
       this.block(this.probe.body);
-      a.label(this.exitLabel).mov(R0, 0).exit();
+      a.label(this.exitLabel);
+      if (this.heapDepth) a.ldx(8, R1, R10, this.heapDepth.off).mov(R2, -1).atomic(8, 'add', R1, 0, R2).label(this.heapBare!);
+      a.mov(R0, 0).exit();
       for (let i = 0; i < this.pending.length; i++) this.callback(this.pending[i]!);
     } catch (e) {
       if (e instanceof Error && e.message === 'stack') this.err('the probe needs more than the 512 bytes of BPF stack (for loops over maps share it with their callbacks)', this.probe.range);
@@ -567,10 +609,7 @@ class ProbeCompiler {
     fill();
     a.mov(R1, R7).mov(R2, 0).call('ringbuf_submit').ja(done);
     a.label(fail);
-    // lost events: per-CPU counter at key 0
-    const k = this.frame.alloc(8);
-    a.st(8, k.base, k.off, 0).ldMapFd(R1, this.c.lost).mov(R2, R10).add(R2, k.off).call('map_lookup_elem').jeq(R0, 0, done);
-    a.ldx(8, R1, R0, 0).add(R1, 1).stx(8, R0, 0, R1);
+    this.countLost(done);
     a.label(done);
   }
 

@@ -29,7 +29,7 @@ import { Symbolizer } from '../symbols/symbolizer.js';
 import { formatAttachedProbes, formatExit, formatMap, formatPrintf, formatPrintValue, formatTime, formatTotalLost, type MapSnapshot } from '../output/bpftrace.js';
 import { jsonAttachedProbes, jsonExit, jsonMap, jsonPrintf, jsonPrintValue, jsonTime, jsonLostEvents } from '../output/json.js';
 import type { StackValue, Value } from '../output/values.js';
-import type { Compiled, CompiledProbe, MapLayout } from './codegen.js';
+import { HEAP_NEST, type Compiled, type CompiledProbe, type MapLayout } from './codegen.js';
 import { CompileError, Diagnostic, formatDiagnostic } from './diagnostics.js';
 import { getSystemErrorMap } from 'node:util';
 import { storageSize, tupleOffsets, type Ty } from './types.js';
@@ -141,7 +141,8 @@ export class Runtime {
       this.stackmap = BpfMap.raw(MapType.STACK_TRACE, 4, STACK_DEPTH * 8, 16384, 'stack_traces');
       c.stackmap.fd = this.stackmap.fd;
     }
-    if (c.heap) c.heap.fd = BpfMap.raw(MapType.PERCPU_ARRAY, 4, c.heapSize, 1, 'heap').fd;
+    // HEAP_NEST scratch elements per CPU, then the element whose first u64 is the nesting depth
+    if (c.heap) c.heap.fd = BpfMap.raw(MapType.PERCPU_ARRAY, 4, Math.max(8, c.heapSize), HEAP_NEST + 1, 'heap').fd;
     for (const [name, l] of c.maps) {
       const m = BpfMap.raw(l.type, l.keySize, l.valueSize, l.info.maxEntries, l.slot.name);
       l.slot.fd = m.fd;
