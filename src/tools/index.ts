@@ -11,5 +11,6 @@ import { tcptop } from './tcptop.js';
 import { profile } from './profile.js';
 import { opensnoop } from './opensnoop.js';
 import { syscount } from './syscount.js';
+import { tcplife } from './tcplife.js';
 
-export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile, opensnoop, syscount].map((t) => [t.name, t]));
+export const TOOLS: ReadonlyMap<string, Tool> = new Map([runqlat, execsnoop, biolatency, biosnoop, fileslower, tcpconnect, tcpretrans, tcptop, profile, opensnoop, syscount, tcplife].map((t) => [t.name, t]));
