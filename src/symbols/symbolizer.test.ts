@@ -57,9 +57,10 @@ test('a failed lazy ELF read (the process exited) reopens the file once, else gi
   await once(child, 'spawn');
   const pid = child.pid!;
   try {
-    // 'spawn' can come before the exec: wait until the maps are sleep's, not the forked node's
-    for (let i = 0; i < 200 && !readlinkSync(`/proc/${pid}/exe`).endsWith('/sleep'); i++) await new Promise((r) => setTimeout(r, 10));
-    const libc = readMaps(pid).find((m) => /libc[.-]/.test(m.path) && m.perms.startsWith('r-x'));
+    // 'spawn' can come before the exec, and the exec before ld.so maps libc: wait for sleep's own libc mapping
+    const libcOf = () => (readlinkSync(`/proc/${pid}/exe`).endsWith('/sleep') ? readMaps(pid).find((m) => /libc[.-]/.test(m.path) && m.perms.startsWith('r-x')) : undefined);
+    let libc = libcOf();
+    for (let i = 0; i < 500 && !libc; i++) await new Promise((r) => setTimeout(r, 10)), (libc = libcOf());
     assert.ok(libc, 'sleep maps libc');
     const elf = ElfFile.open(libc.path);
     const addr = libc.start + (elf.symbolByName('usleep')!.value - elf.vaddrOfFileOffset(libc.offset)!) + 4;
