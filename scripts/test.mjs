@@ -16,5 +16,7 @@ function find(dir, out) {
 
 const roots = process.argv.slice(2);
 const files = (roots.length ? roots : ['dist']).flatMap((r) => (statSync(r).isDirectory() ? find(r, []) : [r])).sort();
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// a hung test (a tool that never prints what the test waits for) fails after 3 minutes instead of hanging CI;
+// --test-force-exit then ends its file even if a child process or socket is still open
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=180000', '--test-force-exit', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
