@@ -7,7 +7,7 @@
 import { sprintf } from '../output/bcc.js';
 import { strftime } from '../output/strftime.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, defineTool, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, positiveInt, Session, UsageError, type TcpFlow } from './tool.js';
 
 interface Opts {
   time?: boolean;
@@ -81,16 +81,9 @@ tracepoint:sock:inet_sock_set_state /${pred}/ {
 }
 
 /** One closed session as printed. */
-export interface Life {
+export interface Life extends TcpFlow {
   /** kernel monotonic µs, as BCC's ts_us */
   tsUs: bigint;
-  pid: number;
-  comm: string;
-  ip: 4 | 6;
-  laddr: string;
-  lport: number;
-  raddr: string;
-  rport: number;
   txBytes: number;
   rxBytes: number;
   spanUs: number;

@@ -14,7 +14,7 @@ import { tracefs } from '../sys/mount.js';
 import { sprintf } from '../output/bcc.js';
 import type { MapEntry } from '../output/bpftrace.js';
 import type { Value } from '../output/values.js';
-import { defineTool, reportLoop, Session, type ToolIO } from './tool.js';
+import { defineTool, reportLoop, Session, type TcpFlow, type ToolIO } from './tool.js';
 
 interface Opts {
   noclear?: boolean;
@@ -71,14 +71,7 @@ ${fexit ? `kretfunc:${fn}` : `tracepoint:sock:${event}`} /${[...filters, extra].
   return probe('tcp_sendmsg', 'sock_send_length', '@tx', '') + probe('tcp_recvmsg', 'sock_recv_length', '@rx', peek);
 }
 
-interface Conn {
-  pid: number;
-  comm: string;
-  ip: 4 | 6;
-  laddr: string;
-  lport: number;
-  raddr: string;
-  rport: number;
+interface Conn extends TcpFlow {
   rx: number;
   tx: number;
 }

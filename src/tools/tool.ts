@@ -292,3 +292,14 @@ export function bccSlots(counts: readonly bigint[]): bigint[] {
   for (let i = 0; i < out.length; i++) out[i] ??= 0n;
   return out;
 }
+
+/** A TCP connection as the tcp tools print it: the process, the family and both endpoints. */
+export interface TcpFlow {
+  pid: number;
+  comm: string;
+  ip: 4 | 6;
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+}

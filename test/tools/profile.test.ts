@@ -22,9 +22,11 @@ int main(void) { prctl(PR_SET_NAME, "kprof-burn"); wait_go(); struct pollfd p = 
   while (poll(&p, 1, 0) == 0) kscope_prof_spin_outer(); return 0; }`;
 
 /** Runs `kscope profile args` (ending by its duration) while the burner burns. */
-async function run(args: (pid: number) => string[]): Promise<{ code: number | null; out: string; err: string; pid: number }> {
-  const bin = compileC(BURNER);
-  const c = startGated(bin);
+const run = (args: (pid: number) => string[]) => profileWhile(BURNER, args);
+
+/** Runs `kscope profile args` (ending by its duration) while the C program `source` runs. */
+async function profileWhile(source: string, args: (pid: number) => string[]): Promise<{ code: number | null; out: string; err: string; pid: number }> {
+  const c = startGated(compileC(source));
   const p = spawn(process.execPath, [cli, 'profile', ...args(c.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -147,19 +149,7 @@ int main(void) { prctl(PR_SET_NAME, "kprof-coll"); wait_go(); struct pollfd p = 
   while (poll(&p, 1, 0) == 0) for (int i = 0; i < 64; i++) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; kprof_a(x, 14); } return 0; }`;
 
 /** Runs `kscope profile args` (ending by its duration) while the collider runs. */
-async function collide(args: (pid: number) => string[]): Promise<{ code: number | null; out: string; err: string; pid: number }> {
-  const c = startGated(compileC(COLLIDER));
-  const p = spawn(process.execPath, [cli, 'profile', ...args(c.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stderr.on('data', (d: Buffer) => (err += d));
-  p.stdout.on('data', (d: Buffer) => (out += d));
-  c.go();
-  const code = await new Promise<number | null>((resolve) => p.on('close', resolve));
-  c.end();
-  await c.done;
-  return { code, out, err, pid: c.pid };
-}
+const collide = (args: (pid: number) => string[]) => profileWhile(COLLIDER, args);
 
 test('profile prints [Missed User Stack] where the stack map could not store a user stack, counts them in a WARNING, and prints no [Missed Kernel Stack] for user-mode samples', async () => {
   const r = await collide((pid) => ['-d', '-p', String(pid), '-F', '999', '5']);
