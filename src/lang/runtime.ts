@@ -45,6 +45,8 @@ export interface RunOptions {
   err?: (s: string) => void;
   /** ring buffer size in bytes (power of two) */
   ringBytes?: number;
+  /** stack traces the stack map holds (kstack/ustack keys; default 16384, BCC's --stack-storage-size) */
+  stackMapEntries?: number;
   /** resolves when the traced command (-c) exits */
   until?: Promise<unknown>;
   /** called once every probe is attached (-c releases the command here; tools start their timers) */
@@ -138,7 +140,7 @@ export class Runtime {
     this.lost = BpfMap.raw(MapType.PERCPU_ARRAY, 4, 8, 1, 'lost_events');
     c.lost.fd = this.lost.fd;
     if (c.stackmap) {
-      this.stackmap = BpfMap.raw(MapType.STACK_TRACE, 4, STACK_DEPTH * 8, 16384, 'stack_traces');
+      this.stackmap = BpfMap.raw(MapType.STACK_TRACE, 4, STACK_DEPTH * 8, this.opts.stackMapEntries ?? 16384, 'stack_traces');
       c.stackmap.fd = this.stackmap.fd;
     }
     // HEAP_NEST scratch elements per CPU, then the element whose first u64 is the nesting depth

@@ -59,8 +59,6 @@ function idList(what: string): (v: string) => string {
   };
 }
 
-/** Entries the stack map holds: fixed by the runtime (src/lang/runtime.ts), BCC's default --stack-storage-size. */
-const STACK_MAP_ENTRIES = 16384;
 const PF_KTHREAD = 0x200000;
 
 /**
@@ -196,7 +194,6 @@ export const profile = defineTool<Opts, [number?]>({
       return 0;
     }
     chooseHook('profile', ['perf_event'] as const);
-    if (o.stackStorageSize !== STACK_MAP_ENTRIES) io.err(`profile: --stack-storage-size is not supported yet: the stack map holds ${STACK_MAP_ENTRIES} stacks\n`);
     if (o.verbose) io.err(`profile: hooks: perf_event software cpu-clock (${o.count ? `period ${o.count}` : `${o.frequency ?? 49} Hz`}) on every CPU, stack map\n`);
     let timer: NodeJS.Timeout | undefined;
     const s = new Session(script(o), {
@@ -215,7 +212,7 @@ export const profile = defineTool<Opts, [number?]>({
           process.off('SIGINT', ignore);
         }
       },
-    });
+    }, { stackMapEntries: o.stackStorageSize });
     const report = (list: Sample[]) => {
       const f = new Frames(o);
       const fold = folded(list, o, f);

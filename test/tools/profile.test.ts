@@ -178,3 +178,12 @@ test('profile -f -U: a failed user stack walk is the [Missed User Stack] frame o
   assert.ok(lines.some((l) => /^kprof-coll;.*;main;kprof_a;.*;kprof_spin \d+$/.test(l)), r.out);
   assert.match(r.err, /^WARNING: 1 stack traces could not be displayed\.$/m);
 });
+
+test('profile --stack-storage-size sizes the stack map: with one entry, every user stack but the first is [Missed User Stack]', async () => {
+  const r = await collide((pid) => ['-f', '-U', '--stack-storage-size', '1', '-p', String(pid), '-F', '999', '2']);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split('\n').filter(Boolean);
+  const stacks = lines.filter((l) => !l.includes('[Missed User Stack]'));
+  assert.ok(lines.some((l) => /^kprof-coll;\[Missed User Stack\] \d+$/.test(l)), r.out);
+  assert.ok(stacks.length <= 1, `one stack map entry holds one stack:\n${stacks.join('\n')}`);
+});
