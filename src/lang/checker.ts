@@ -644,7 +644,7 @@ export class Typer {
         if (!this.argc(e, 1)) return NONE;
         const t = args[0]!;
         if (!isInt(t) && t.k !== 'none') return this.err(`${e.name}() expects an integer or a pointer (${typeName(t)} provided)`, e.range);
-        return { k: 'ptr', ...(t.k === 'ptr' && t.btf !== undefined ? { btf: t.btf } : {}), user: e.name === 'uptr' };
+        return t.k === 'ptr' ? { ...t, user: e.name === 'uptr' } : { k: 'ptr', user: e.name === 'uptr' };
       }
       case 'ntop': {
         if (!this.argc(e, 1, 2)) return NONE;
