@@ -50,6 +50,8 @@ export interface Config {
   /** -p PID: every probe (but BEGIN/END/interval) fires only in this process; uprobes attach to it */
   pid?: number;
   maxStrlen: number;
+  /** appended when printing a string that fills its buffer (no NUL: it was cut); '' prints none */
+  strTruncTrailer: string;
   maxMapKeys: number;
   stackLimit: number;
   /** default mode of kstack/ustack */
@@ -123,13 +125,14 @@ export function ptonBytes(text: string): Buffer | undefined {
 }
 
 /** bpftrace's defaults (current release: max_strlen 1024). */
-export const DEFAULT_CONFIG: Config = { cpid: 0, maxStrlen: 1024, maxMapKeys: 4096, stackLimit: 127, stackMode: 'bpftrace', printMapsOnExit: true, maxCatBytes: 10240, helperWarnings: false, unsafe: false, maxProbes: 1024 };
+export const DEFAULT_CONFIG: Config = { cpid: 0, maxStrlen: 1024, strTruncTrailer: '..', maxMapKeys: 4096, stackLimit: 127, stackMode: 'bpftrace', printMapsOnExit: true, maxCatBytes: 10240, helperWarnings: false, unsafe: false, maxProbes: 1024 };
 
 /** Config variable names (lower case, without `bpftrace_`; old names too) and the Config field each sets. */
-const CONFIG_KEYS: Record<string, 'maxStrlen' | 'maxMapKeys' | 'stackMode' | 'printMapsOnExit' | 'maxCatBytes' | 'maxProbes'> = {
+const CONFIG_KEYS: Record<string, 'maxStrlen' | 'strTruncTrailer' | 'maxMapKeys' | 'stackMode' | 'printMapsOnExit' | 'maxCatBytes' | 'maxProbes'> = {
   max_probes: 'maxProbes',
   max_strlen: 'maxStrlen',
   strlen: 'maxStrlen',
+  str_trunc_trailer: 'strTruncTrailer',
   max_map_keys: 'maxMapKeys',
   map_keys_max: 'maxMapKeys',
   stack_mode: 'stackMode',
@@ -150,6 +153,8 @@ export function setConfig(cfg: Config, key: string, value: string | boolean | bi
   if (field === 'stackMode') {
     if (text !== 'bpftrace' && text !== 'perf' && text !== 'raw') return `Invalid value for ${name}: ${text} (bpftrace, perf or raw)`;
     cfg.stackMode = text;
+  } else if (field === 'strTruncTrailer') {
+    cfg.strTruncTrailer = text;
   } else if (field === 'printMapsOnExit') {
     if (!['true', 'false', '1', '0'].includes(text)) return `Invalid value for ${name}: ${text} (true or false)`;
     cfg.printMapsOnExit = text === 'true' || text === '1';
@@ -242,7 +247,8 @@ function vmlinux(): Btf | undefined {
 export function fieldType(f: TraceField, user: boolean, cfg: Config): Ty {
   if (f.dataLoc || f.relLoc) return f.type.startsWith('char') ? { k: 'str', size: cfg.maxStrlen } : U64;
   if (f.isArray && /^(unsigned )?char\b|^(__)?u8\b/.test(f.type)) return { k: 'str', size: f.arrayLen ?? f.size };
-  if (f.type.includes('*')) return { k: 'ptr', user };
+  // a pointer to pointers (`const char *const * argv`) indexes to pointers: args.argv[1]
+  if (f.type.includes('*')) return (f.type.match(/\*/g)?.length ?? 0) > 1 ? { k: 'ptr', pointee: { k: 'ptr', user }, user } : { k: 'ptr', user };
   const size = f.size === 1 || f.size === 2 || f.size === 4 ? f.size : 8;
   return { k: 'int', size, signed: f.signed };
 }
@@ -624,13 +630,22 @@ export class Typer {
         if (e.args[1] && e.args[1].kind !== 'string') return this.err('join() separator must be a string literal', e.args[1].range);
         return NONE;
       case 'str': {
+        // str(p, n) reads at most n - 1 characters (n counts the NUL); a literal n gives a string[n + 1] (bpftrace's
+        // type), at most max_strlen bytes
         if (!this.argc(e, 1, 2)) return NONE;
         const t = args[0]!;
-        if (t.k === 'str') return t;
-        if (!isInt(t) && t.k !== 'none') return this.err(`str() expects an integer or a pointer type as first argument (${typeName(t)} provided)`, e.range);
+        if (!isInt(t) && t.k !== 'str' && t.k !== 'none') return this.err(`str() expects a string, integer or a pointer type as first argument (${typeName(t)} provided)`, e.range);
         const n = e.args[1];
-        const size = n && n.kind === 'int' ? Math.min(Number(n.value) + 1, this.info.config.maxStrlen) : this.info.config.maxStrlen;
-        return { k: 'str', size };
+        const max = this.info.config.maxStrlen;
+        if (n && !isInt(args[1]!) && args[1]!.k !== 'none') return this.err(`str() only supports int arguments (${args[1]!.k === 'str' ? 'string' : typeName(args[1]!)} provided)`, n.range);
+        if (n?.kind === 'unary' && n.op === '-' && n.operand.kind === 'int') return this.err(`str() cannot use a negative length (-${n.operand.value})`, n.range);
+        let size = max;
+        if (n?.kind === 'int') {
+          if (n.value + 1n > BigInt(max)) this.diag(Diagnostic.warning(`length param (${n.value}) is too long and will be shortened to ${max} bytes (see BPFTRACE_MAX_STRLEN)`, e.range));
+          else size = Number(n.value) + 1;
+        }
+        // a string argument is copied (cut after n - 1 characters): it keeps its size when that is smaller
+        return { k: 'str', size: t.k === 'str' ? Math.min(t.size, n ? size : t.size) : size };
       }
       case 'ksym':
         this.argc(e, 1);
@@ -790,7 +805,9 @@ export function btfValueType(types: ProgramTypes, id: number, user: boolean, cfg
       return { k: 'ptr', btf: k === 'struct' || k === 'union' ? to : undefined, to: to || undefined, user };
     }
     case 'array':
-      if (types.isString(rid)) return { k: 'str', size: Math.min(t.nelems, cfg.maxStrlen) };
+      // bpftrace's string[N] for a kernel char[N] (full: printed with the trailer), string[N + 1] for one of the
+      // script's C definitions (its C parser reads the byte after the array, to tell a full array from a cut one)
+      if (types.isString(rid)) return { k: 'str', size: Math.min(t.nelems + (types.isScript(rid) ? 1 : 0), cfg.maxStrlen) };
       return { k: 'record', btf: rid, size: b.sizeof(rid), name: b.typeName(rid), user };
     case 'struct':
     case 'union':

@@ -432,7 +432,8 @@ class ProbeCompiler {
     a.jsge(R0, 0, ok).stx(8, save.base, save.off, R7).stx(8, save.base, save.off + 8, R0);
     const id = this.eventId({ kind: 'helper_error', helper, range: this.stmtRange ?? this.probe.range });
     this.record(id, 16, () => a.ldx(8, R1, save.base, save.off + 8).stx(8, R7, 8, R1));
-    a.ldx(8, R7, save.base, save.off).label(ok);
+    // r0 keeps the helper's result on both paths
+    a.ldx(8, R7, save.base, save.off).ldx(8, R0, save.base, save.off + 8).label(ok);
   }
 
   private stmt(s: A.Stmt): void {
@@ -993,23 +994,7 @@ class ProbeCompiler {
       case 'positional':
         return this.storeStr({ kind: 'string', value: this.c.info.params[e.index - 1] ?? '', range: e.range }, loc, size);
       case 'call':
-        if (e.name === 'str') {
-          const arg = e.args[0] as A.Expr;
-          const at = this.ty(arg);
-          if (at.k === 'str') return this.storeStr(arg, loc, size);
-          let n = size;
-          if (e.args[1]) {
-            const lim = e.args[1] as A.Expr;
-            if (lim.kind !== 'int') this.err('str() length must be an integer literal here', lim.range);
-            n = Math.min(size, Number(lim.value) + 1);
-          }
-          this.int(arg);
-          a.mov(R3, R0);
-          ptr();
-          a.mov(R2, n);
-          this.callChecked((at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace) ? 'probe_read_user_str' : 'probe_read_kernel_str');
-          return;
-        }
+        if (e.name === 'str') return this.strCall(e, loc, size);
         if (e.name === 'comm') return this.storeStr({ kind: 'builtin', name: 'comm', range: e.range }, loc, size);
         if (e.name === 'pton') {
           const b = Buffer.alloc(Math.ceil(size / 8) * 8);
@@ -1027,10 +1012,7 @@ class ProbeCompiler {
             a.ldx(4, R3, R6, f.offset).and(R3, 0xffff);
             if (f.relLoc) a.add(R3, f.offset + 4);
             a.add(R3, R6);
-            ptr();
-            a.mov(R2, size);
-            this.callChecked('probe_read_kernel_str');
-            return;
+            return this.readStr(loc, size, false, this.strReadLimit());
           }
           ptr();
           a.mov(R2, Math.min(size, f.size)).mov(R3, R6).add(R3, f.offset);
@@ -1059,6 +1041,87 @@ class ProbeCompiler {
     const src = this.memOf(e, Math.ceil(size / 8) * 8);
     if (src) return this.copy(loc, src, Math.ceil(size / 8) * 8);
     this.err(`cannot use this expression as a string`, e.range);
+  }
+
+  /** Bytes str() reads at most, NUL included (bpftrace's padded max_strlen): max_strlen characters below 1024, else max_strlen - 1. */
+  private strReadLimit(): number {
+    const m = this.c.info.config.maxStrlen;
+    return m < 1024 ? m + 1 : m;
+  }
+
+  /**
+   * `str(p[, n])` into `loc` (a string of `size` bytes) as bpftrace reads it: at most n - 1 characters (n counts the
+   * NUL; any integer expression), within strReadLimit(). A string argument is copied, then cut after n - 1 characters.
+   */
+  private strCall(e: A.Call, loc: Loc, size: number): void {
+    const a = this.a;
+    const arg = e.args[0] as A.Expr;
+    const lim = e.args[1] as A.Expr | undefined;
+    const at = this.ty(arg);
+    const most = this.strReadLimit();
+    if (at.k === 'str') {
+      this.storeStr(arg, loc, size);
+      if (!lim) return;
+      // the NUL goes at index min(n, most) - 1 (0 for n = 0) when that is inside the string
+      if (lim.kind === 'int') {
+        const k = Math.max(Math.min(Number(lim.value), most) - 1, 0);
+        if (k < size) a.st(1, loc.base, loc.off + k, 0);
+        return;
+      }
+      const zero = a.newLabel('str_cut0');
+      const done = a.newLabel('str_cut');
+      this.int(lim);
+      a.jeq(R0, 0, zero).sub(R0, 1).label(zero);
+      if (most - 1 < size) {
+        const ok = a.newLabel('str_cut_in');
+        a.jle(R0, most - 1, ok).mov(R0, most - 1).label(ok);
+      } else a.jge(R0, size, done);
+      a.mov(R1, loc.base).add(R1, loc.off).add(R1, R0).st(1, R1, 0, 0).label(done);
+      return;
+    }
+    let limit: number | Loc = most;
+    if (lim?.kind === 'int') limit = Math.min(Number(lim.value), most);
+    else if (lim) {
+      this.int(lim);
+      const ok = a.newLabel('str_len');
+      a.jle(R0, most, ok).mov(R0, most).label(ok);
+      limit = this.frame.alloc(8);
+      a.stx(8, limit.base, limit.off, R0);
+    }
+    this.int(arg);
+    a.mov(R3, R0);
+    this.readStr(loc, size, (at.k === 'ptr' && at.user) || (at.k === 'int' && this.userSpace), limit);
+  }
+
+  /**
+   * Reads the NUL-terminated string at the address in r3 into `loc`, a string of `size` bytes, as a probe_read_*_str
+   * of `limit` bytes would (at most limit - 1 characters; `limit` is a number, or a stack slot holding a length
+   * already clamped to strReadLimit()). When that can be more characters than `size`, a string that fills the
+   * `size` bytes keeps no NUL (bpftrace's truncated string): `size` bytes are read and, if they filled up, the last
+   * character again with a plain read (a NUL there when the string had exactly size - 1 characters).
+   */
+  private readStr(loc: Loc, size: number, user: boolean, limit: number | Loc): void {
+    const a = this.a;
+    const most = typeof limit === 'number' ? limit : this.strReadLimit();
+    const src = most > size ? this.frame.alloc(8) : undefined;
+    if (src) a.stx(8, src.base, src.off, R3);
+    if (typeof limit === 'number') {
+      // a 0-byte read writes nothing
+      if (!limit) return void a.st(1, loc.base, loc.off, 0);
+      a.mov(R2, Math.min(limit, size));
+    } else {
+      const ok = a.newLabel('str_fit');
+      a.st(1, loc.base, loc.off, 0).ldx(8, R2, limit.base, limit.off).jle(R2, size, ok).mov(R2, size).label(ok);
+    }
+    a.mov(R1, loc.base).add(R1, loc.off);
+    this.callChecked(user ? 'probe_read_user_str' : 'probe_read_kernel_str');
+    if (!src) return;
+    const done = a.newLabel('str_read');
+    a.jne(R0, size, done);
+    if (typeof limit !== 'number') a.ldx(8, R1, limit.base, limit.off).jle(R1, size, done);
+    a.ldx(8, R3, src.base, src.off).add(R3, size - 1).mov(R1, loc.base).add(R1, loc.off + size - 1).mov(R2, 1);
+    this.callChecked(user ? 'probe_read_user' : 'probe_read_kernel');
+    a.label(done);
   }
 
   /** Copies `size` bytes of the value e addresses (see addrOf) to `loc`. */

@@ -352,7 +352,7 @@ export class Runtime {
         return;
       case 'join': {
         const n = Number(d.readBigUInt64LE(8));
-        const parts = Array.from({ length: n }, (_, i) => this.decode({ k: 'str', size: ev.strSize }, d, 16 + i * ev.strSize));
+        const parts = Array.from({ length: n }, (_, i) => cString(d, 16 + i * ev.strSize, ev.strSize));
         const text = `${parts.join(ev.sep)}\n`;
         this.out(this.opts.json ? `${JSON.stringify({ type: 'join', data: text })}\n` : text);
         return;
@@ -424,8 +424,9 @@ export class Runtime {
       case 'bool':
         return b.readBigUInt64LE(off) !== 0n;
       case 'str': {
-        const end = b.indexOf(0, off);
-        return b.toString('latin1', off, end < 0 || end > off + ty.size ? off + ty.size : end);
+        // a string that fills its bytes (no NUL) was cut: bpftrace marks it with the trailer
+        const s = cString(b, off, ty.size);
+        return s.length === ty.size ? s + this.c.info.config.strTruncTrailer : s;
       }
       case 'tuple': {
         const offs = tupleOffsets(ty);
@@ -569,6 +570,12 @@ export class Runtime {
     }
     this.out(this.opts.json ? jsonExit(snaps) : formatExit(snaps));
   }
+}
+
+/** The latin1 text of the string in the `size` bytes at `off`, up to its NUL (all of them when there is none). */
+function cString(b: Buffer, off: number, size: number): string {
+  const end = b.subarray(off, off + size).indexOf(0);
+  return b.toString('latin1', off, end < 0 ? off + size : off + end);
 }
 
 /**
