@@ -44,7 +44,7 @@ export function script(o: Opts, minMs: number, hook: 'kprobe' | 'tracepoint'): s
     $us = (uint64)(nsecs - $s.0) / (uint64)1000;
     if ($us >= ${minMs * 1000}) {
       $d = $s.2->f_path.dentry;
-      printf("${EVENT}", ${dir}, tid, comm, ${size}, $us, str($d->d_name.name, ${NAME_MAX}), $d->d_name.len);
+      printf("${EVENT}", ${dir}, tid, comm, ${size}, $us, str($d->d_name.name, ${NAME_MAX + 1}), $d->d_name.len);
     }
   }
 }`;

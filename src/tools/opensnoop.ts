@@ -115,7 +115,7 @@ export function script(o: Opts, calls: readonly string[], pid = o.pid): string {
   const flagTest = f ? [f.mask ? `($flags & ${f.mask}) != 0` : '', f.rdonly ? '($flags & 3) == 0' : ''].filter(Boolean).join(' || ') : '';
   // the working directory's components, leaf first, crossing mount points as d_path does
   const walk = `
-    if (str(uptr($a.0), 1) != "/") {
+    if (str(uptr($a.0), 2) != "/") {
       $d = curtask->fs->pwd.dentry;
       $vm = curtask->fs->pwd.mnt;
       $m = (struct mount *)((uint64)$vm - offsetof(struct mount, mnt));

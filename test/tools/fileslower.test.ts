@@ -56,9 +56,12 @@ const ROW = /^(\d+\.\d{3}) +(\S.{0,13}?) +(\d+) +([RW]) (\d+) +(\d+\.\d\d) (.*)$
  * Runs `kscope fileslower args`, runs the slow reader once the header is out (with --json, which prints no header:
  * 3 s after start), then Ctrl-C; parses the text or JSON rows.
  */
+/** The FIFO's name: exactly 32 characters, BCC's longest name printed whole (DNAME_INLINE_LEN) */
+const FIFO = `kscope-fifo-${process.pid}-`.padEnd(32, 'x');
+
 async function run(args: string[]): Promise<{ code: number | null; out: string; err: string; rows: Row[]; pid: number }> {
   const bin = compileC(SLOW, ['-pthread']);
-  const fifo = join(tmpdir(), `kscope-fifo-${process.pid}`);
+  const fifo = join(tmpdir(), FIFO);
   const file = join(tmpdir(), `kscope-fslow-${process.pid}.dat`);
   rmSync(fifo, { force: true });
   execFileSync('mkfifo', [fifo]);
@@ -109,7 +112,7 @@ test('fileslower -a shows the slow FIFO read and the slow regular-file read with
   assert.equal(lines[0], 'Tracing sync read/writes slower than 100 ms');
   assert.equal(lines[1], 'TIME(s)  COMM           TID    D BYTES   LAT(ms) FILENAME');
   const mine = r.rows.filter((x) => x.tid === r.pid);
-  const fifo = mine.find((x) => x.file === `kscope-fifo-${process.pid}`);
+  const fifo = mine.find((x) => x.file === FIFO);
   assert.ok(fifo, r.out);
   assert.deepEqual([fifo.comm, fifo.dir, fifo.bytes], ['kfslow-test', 'R', 100]);
   // the writer's 150 ms pause starts when the reader opens the FIFO, a moment before its read(): allow 10 ms
@@ -137,7 +140,7 @@ test('fileslower --json prints one object per event, with the documented fields'
   assert.deepEqual(
     r.rows.map((x) => [x.comm, x.tid, x.dir, x.bytes, x.file]),
     [
-      ['kfslow-test', r.pid, 'R', 100, `kscope-fifo-${process.pid}`],
+      ['kfslow-test', r.pid, 'R', 100, FIFO],
       ['kfslow-test', r.pid, 'R', 4096, `kscope-fslow-${process.pid}.dat`],
     ],
   );

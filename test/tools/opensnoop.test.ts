@@ -175,3 +175,11 @@ test('opensnoop rejects bad flags and values with one line and exit code 2', () 
     assert.match(p.stderr, msg);
   }
 });
+
+test('opensnoop -F leaves absolute paths as they are', async () => {
+  const file = join(dir, 'exists');
+  const r = await runTool('opensnoop', ['-F', '--exec', 'head', '-c0', file], async () => undefined, { interrupt: false });
+  assert.equal(r.code, 0, r.err);
+  const rows = r.out.split('\n').slice(1).filter(Boolean);
+  assert.equal(rows.filter((l) => l.endsWith(` head                3   0 ${file}`)).length, 1, r.out);
+});
