@@ -2,7 +2,8 @@
  * What every tool shares (the libbpf-tools shape): BCC-style flags and help, the kernel side compiled from a kscope
  * script, hook selection through the feature probes, the interval/count report loop, Ctrl-C handling, --json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { childProcess } from '../sys/builtins.js';
 import { Command, CommanderError, Option } from 'commander';
 import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
@@ -197,7 +198,7 @@ export function heldCommand(tool: string, o: { exec?: boolean; pid?: number }, c
   if (!o.exec) return undefined;
   if (!command.length) throw new UsageError(`${tool}: --exec without command`);
   if (o.pid !== undefined) throw new UsageError(`${tool}: can only use -p or --exec`);
-  const child = spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@" 3<&-', 'sh', ...command], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  const child = childProcess().spawn('/bin/sh', ['-c', 'read _ <&3 && exec "$@" 3<&-', 'sh', ...command], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
   const gate = child.stdio[3] as NodeJS.WritableStream;
   gate.on('error', () => undefined); // the shell is gone: its exit is reported below
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
