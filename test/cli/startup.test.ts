@@ -1,0 +1,30 @@
+/**
+ * Start-up is a feature (bench/lang.ts measures it): these guard the choices that keep the bundled CLI's start light,
+ * by what a BEGIN one-liner loads — no child_process/net/stream/zlib (lazy in src/sys/builtins.ts, also inside
+ * commander) and no vmlinux BTF (read on first use only).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const bundle = fileURLToPath(new URL('../../kscope.cjs', import.meta.url));
+
+test('the bundled CLI runs a BEGIN one-liner without loading child_process, net, stream, zlib or vmlinux BTF', { skip: !existsSync(bundle) && 'no bundle beside this compiled tree (npm run build makes dist/kscope.cjs)' }, () => {
+  const hook = join(tmpdir(), `kscope-startup-${process.pid}.cjs`);
+  // reports, at exit, the built-in modules loaded and whether vmlinux BTF was opened
+  writeFileSync(hook, `const fs = require('fs'); const read = fs.readFileSync; let btf = false;
+fs.readFileSync = function (p, ...a) { if (String(p).includes('/sys/kernel/btf/vmlinux')) btf = true; return read.call(this, p, ...a); };
+process.on('exit', () => fs.writeSync(2, 'LOADED ' + JSON.stringify({ mods: process.moduleLoadList, btf }) + '\\n'));\n`);
+  const r = spawnSync(process.execPath, ['--require', hook, bundle, '-e', 'BEGIN { printf("light\\n"); exit(); }'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^light$/m);
+  const m = /^LOADED (.*)$/m.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  const { mods, btf } = JSON.parse(m[1]!) as { mods: string[]; btf: boolean };
+  for (const name of ['child_process', 'net', 'stream', 'zlib']) assert.ok(!mods.includes(`NativeModule ${name}`), `${name} was loaded`);
+  assert.equal(btf, false, 'vmlinux BTF was opened');
+});
