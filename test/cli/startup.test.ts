@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ test('the bundled CLI runs a BEGIN one-liner without loading child_process, net,
 fs.readFileSync = function (p, ...a) { if (String(p).includes('/sys/kernel/btf/vmlinux')) btf = true; return read.call(this, p, ...a); };
 process.on('exit', () => fs.writeSync(2, 'LOADED ' + JSON.stringify({ mods: process.moduleLoadList, btf }) + '\\n'));\n`);
   const r = spawnSync(process.execPath, ['--require', hook, bundle, '-e', 'BEGIN { printf("light\\n"); exit(); }'], { encoding: 'utf8' });
+  rmSync(hook);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^light$/m);
   const m = /^LOADED (.*)$/m.exec(r.stderr);
