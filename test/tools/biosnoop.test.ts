@@ -4,32 +4,35 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { direction, formatter, header } from '../../src/tools/biosnoop.js';
-import { blockDevices, dd, diskOf, runTool, writeDirect } from './blockio.js';
+import { blockDevices, dd, diskOf, exactCount, runTool, writeDirect } from './blockio.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const { dir, loop } = blockDevices();
 const N = 200;
 const write = () => writeDirect(loop.path, N);
 
-test('biosnoop shows each 4096-byte O_DIRECT write of dd with its pid, disk, W, and a latency', async () => {
+test('biosnoop shows each 4096-byte O_DIRECT write of dd with its pid, disk, W, and a latency', async (t) => {
   const disk = loop.name;
-  let pid = 0;
-  const r = await runTool('biosnoop', ['-P', '-d', disk], async () => {
-    pid = await write();
+  await exactCount(t, N, async () => {
+    let pid = 0;
+    const r = await runTool('biosnoop', ['-P', '-d', disk], async () => {
+      pid = await write();
+    });
+    assert.equal(r.code, 0, r.err);
+    const lines = r.out.split('\n');
+    assert.equal(lines[0], 'TIME(s)     COMM           PID     DISK      T SECTOR     BYTES  P LAT(ms)');
+    const row = new RegExp(`^(\\d+\\.\\d{6}) +dd {13}${pid} +${disk} +W (\\d+) +4096   ([SR?])  +(\\d+\\.\\d\\d)$`);
+    const mine = lines.slice(1).filter(Boolean);
+    if (mine.length !== N) return { count: mine.length, out: r.out };
+    const rows = mine.map((l) => row.exec(l));
+    assert.ok(rows.every(Boolean), mine.find((l) => !row.test(l)));
+    assert.deepEqual(rows.map((m) => m![3]), ['?', ...Array<string>(N - 1).fill('S')], 'dd writes the device sequentially');
+    assert.deepEqual(rows.map((m) => Number(m![2])), Array.from({ length: N }, (_, i) => i * 8), 'sectors 0, 8, 16, ...');
+    assert.ok(rows.reduce((s, m) => s + Number(m![4]), 0) > 0, 'latencies add up to more than zero');
+    const times = rows.map((m) => Number(m![1]));
+    assert.deepEqual([...times].sort((a, b) => a - b), times, 'TIME(s) grows');
+    return { count: mine.length, out: r.out };
   });
-  assert.equal(r.code, 0, r.err);
-  const lines = r.out.split('\n');
-  assert.equal(lines[0], 'TIME(s)     COMM           PID     DISK      T SECTOR     BYTES  P LAT(ms)');
-  const row = new RegExp(`^(\\d+\\.\\d{6}) +dd {13}${pid} +${disk} +W (\\d+) +4096   ([SR?])  +(\\d+\\.\\d\\d)$`);
-  const mine = lines.slice(1).filter(Boolean);
-  assert.equal(mine.length, N, r.out);
-  const rows = mine.map((l) => row.exec(l));
-  assert.ok(rows.every(Boolean), mine.find((l) => !row.test(l)));
-  assert.deepEqual(rows.map((m) => m![3]), ['?', ...Array<string>(N - 1).fill('S')], 'dd writes the device sequentially');
-  assert.deepEqual(rows.map((m) => Number(m![2])), Array.from({ length: N }, (_, i) => i * 8), 'sectors 0, 8, 16, ...');
-  assert.ok(rows.reduce((s, m) => s + Number(m![4]), 0) > 0, 'latencies add up to more than zero');
-  const times = rows.map((m) => Number(m![1]));
-  assert.deepEqual([...times].sort((a, b) => a - b), times, 'TIME(s) grows');
 });
 
 test('biosnoop --json -Q: each direct read of dd (on the temp dir\'s disk) as R, 4096 bytes, positive latency, queue time', async () => {
