@@ -12,18 +12,16 @@ import { strftime } from '../output/strftime.js';
 import { has } from '../bpf/features.js';
 import { tracefs } from '../sys/mount.js';
 import { KscopeError } from '../sys/errors.js';
-import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError } from './tool.js';
+import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   timestamp?: boolean;
   queued?: boolean;
   milliseconds?: boolean;
   disks?: boolean;
   flags?: boolean;
   extension?: boolean;
-  json?: boolean;
   disk?: string;
-  verbose?: boolean;
 }
 
 const EXAMPLES = `

@@ -8,14 +8,12 @@
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
 import { blockHooks, describeHooks, diskDev, diskName, type BlockHooks } from './biolatency.js';
-import { defineTool, Session } from './tool.js';
+import { defineTool, Session, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   queue?: boolean;
   disk?: string;
   pattern?: boolean;
-  json?: boolean;
-  verbose?: boolean;
 }
 
 const EXAMPLES = `

@@ -9,9 +9,9 @@ import { readFileSync } from 'node:fs';
 import { sprintf } from '../output/bcc.js';
 import { strftime } from '../output/strftime.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, Option, positiveInt, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   time?: boolean;
   timestamp?: boolean;
   fails?: boolean;
@@ -24,8 +24,6 @@ interface Opts {
   printPcomm?: boolean;
   maxArgs?: number;
   ppid?: number;
-  json?: boolean;
-  verbose?: boolean;
 }
 
 const EXAMPLES = `

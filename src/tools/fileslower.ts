@@ -4,14 +4,12 @@
  * fd through the task's file table to the struct file (same columns; see ALTERNATIVE for what that path misses).
  */
 import { sprintf } from '../output/bcc.js';
-import { chooseHook, defineTool, Option, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, Option, positiveInt, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   pid?: number;
   ebpf?: boolean;
   allFiles?: boolean;
-  verbose?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `

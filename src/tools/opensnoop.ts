@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
 import { tracefs } from '../sys/mount.js';
-import { chooseHook, defineTool, heldCommand, Option, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, heldCommand, Option, positiveInt, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   timestamp?: boolean;
   printUid?: boolean;
   failed?: boolean;
@@ -26,8 +26,6 @@ interface Opts {
   fullPath?: boolean;
   bufferPages?: number;
   exec?: boolean;
-  json?: boolean;
-  verbose?: boolean;
   ebpf?: boolean;
 }
 

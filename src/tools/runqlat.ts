@@ -5,17 +5,15 @@
  */
 import { log2Hist, sectionedHist } from '../output/bcc.js';
 import { Btf } from '../btf/btf.js';
-import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError } from './tool.js';
+import { bccSlots, chooseHook, defineTool, reportLoop, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   timestamp?: boolean;
   milliseconds?: boolean;
   pids?: boolean;
   tids?: boolean;
   pidnss?: boolean;
   pid?: number;
-  verbose?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `

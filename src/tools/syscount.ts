@@ -9,9 +9,9 @@ import { strftime } from '../output/strftime.js';
 import type { MapSnapshot } from '../output/bpftrace.js';
 import { E } from '../sys/libc.js';
 import { syscallName, syscallNames, syscallNumber } from './syscalls.js';
-import { chooseHook, defineTool, heldCommand, Option, positiveInt, Session, UsageError, type ToolIO } from './tool.js';
+import { chooseHook, defineTool, heldCommand, Option, positiveInt, Session, UsageError, type ToolIO, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   pid?: number;
   tid?: number;
   ppid?: number;
@@ -26,8 +26,6 @@ interface Opts {
   list?: boolean;
   syscall?: string;
   exec?: boolean;
-  json?: boolean;
-  verbose?: boolean;
   ebpf?: boolean;
 }
 

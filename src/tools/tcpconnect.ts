@@ -11,9 +11,9 @@ import { kallsyms } from '../symbols/kallsyms.js';
 import { expandAttachPoint } from '../lang/probes.js';
 import type { Value } from '../output/values.js';
 import { KscopeError } from '../sys/errors.js';
-import { chooseHook, defineTool, positiveInt, Session, UsageError } from './tool.js';
+import { chooseHook, defineTool, positiveInt, Session, UsageError, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   timestamp?: boolean;
   pid?: number;
   port?: number[];
@@ -23,8 +23,6 @@ interface Opts {
   printUid?: boolean;
   uid?: number;
   count?: boolean;
-  verbose?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `

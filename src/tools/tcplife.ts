@@ -7,9 +7,9 @@
 import { sprintf } from '../output/bcc.js';
 import { strftime } from '../output/strftime.js';
 import type { Value } from '../output/values.js';
-import { chooseHook, defineTool, positiveInt, Session, UsageError, type TcpFlow } from './tool.js';
+import { chooseHook, defineTool, positiveInt, Session, UsageError, type TcpFlow, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   time?: boolean;
   timestamp?: boolean;
   wide?: boolean;
@@ -19,8 +19,6 @@ interface Opts {
   remoteport?: number[];
   ipv4?: boolean;
   ipv6?: boolean;
-  json?: boolean;
-  verbose?: boolean;
 }
 
 const EXAMPLES = `

@@ -9,16 +9,14 @@ import { pickHook } from '../bpf/features.js';
 import { KscopeError } from '../sys/errors.js';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
-import { defineTool, Session } from './tool.js';
+import { defineTool, Session, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   sequence?: boolean;
   lossprobe?: boolean;
   count?: boolean;
   ipv4?: boolean;
   ipv6?: boolean;
-  verbose?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `

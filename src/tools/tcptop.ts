@@ -14,16 +14,14 @@ import { tracefs } from '../sys/mount.js';
 import { sprintf } from '../output/bcc.js';
 import type { MapEntry } from '../output/bpftrace.js';
 import type { Value } from '../output/values.js';
-import { defineTool, reportLoop, Session, type TcpFlow, type ToolIO } from './tool.js';
+import { defineTool, reportLoop, Session, type TcpFlow, type ToolIO, type KscopeOpts } from './tool.js';
 
-interface Opts {
+interface Opts extends KscopeOpts {
   noclear?: boolean;
   nosummary?: boolean;
   pid?: number;
   ipv4?: boolean;
   ipv6?: boolean;
-  verbose?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `

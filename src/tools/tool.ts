@@ -19,6 +19,12 @@ export interface ToolIO {
   err(s: string): void;
 }
 
+/** The options kscopeFlags() adds, as every tool's parsed options carry them. */
+export interface KscopeOpts {
+  json?: boolean;
+  verbose?: boolean;
+}
+
 /** the session running now: a reader that goes away (`kscope execsnoop | head`) stops it, as Ctrl-C would */
 let running: Session | undefined;
 let outputClosed = false;
