@@ -16,7 +16,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import {
-  NODE_FLAGS, buildDir, bundleCli, compileC, fmt, lostEvents, medianOf, mib, pinnedLoop, quiet, range, repoRoot, rotate, table, Traced,
+  buildDir, bundleCli, compileC, fmt, lostEvents, medianOf, mib, pinnedLoop, quiet, range, repoRoot, rotate, table, Traced,
   type Run, type Tracer,
 } from './lib/tracer.js';
 
@@ -217,7 +217,7 @@ async function main(): Promise<void> {
       },
     ];
     const tracers = (b: Bench): Tracer[] => [
-      { name: 'kscope', argv: [process.execPath, ...NODE_FLAGS, join(build, 'kscope.cjs'), b.tool] },
+      { name: 'kscope', argv: [join(build, 'kscope.cjs'), b.tool] },
       { name: 'libbpf-tools', argv: ['stdbuf', '-oL', `/usr/sbin/${b.tool}`] },
       { name: 'bpftrace', argv: ['bpftrace', b.bpftrace] },
     ];

@@ -29,3 +29,25 @@ process.on('exit', () => fs.writeSync(2, 'LOADED ' + JSON.stringify({ mods: proc
   for (const name of ['child_process', 'net', 'stream', 'zlib']) assert.ok(!mods.includes(`NativeModule ${name}`), `${name} was loaded`);
   assert.equal(btf, false, 'vmlinux BTF was opened');
 });
+
+const launcher = fileURLToPath(new URL('../../../kscope', import.meta.url));
+
+for (const [how, argv0] of [['./kscope', launcher], ["the bundle's shebang (npm's bin link)", bundle]] as const) {
+  test(`${how} starts Node without NODE_EXTRA_CA_CERTS and gives it back to the commands kscope runs`, { skip: !existsSync(argv0) && `no ${argv0}` }, () => {
+    // Node parses that bundle before any JavaScript (~40 ms here); a file that does not exist makes Node warn
+    // "Ignoring extra certs from ..." at start-up, so the warning's absence shows Node never saw the variable.
+    const certs = join(tmpdir(), `kscope-no-such-certs-${process.pid}.pem`);
+    const r = spawnSync(argv0, ['--unsafe', '-e', 'BEGIN { system("echo child has [$NODE_EXTRA_CA_CERTS] [${KSCOPE_EXTRA_CA_CERTS-unset}]"); exit(); }'], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: certs },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /extra certs/i);
+    assert.match(r.stdout, new RegExp(`^child has \\[${certs.replace(/[.]/g, '\\.')}\\] \\[unset\\]$`, 'm'));
+  });
+}
+
+test('Node itself does warn about a missing NODE_EXTRA_CA_CERTS file (what the test above relies on)', () => {
+  const r = spawnSync(process.execPath, ['-e', '0'], { encoding: 'utf8', env: { ...process.env, NODE_EXTRA_CA_CERTS: '/nonexistent/kscope.pem' } });
+  assert.match(r.stderr, /Ignoring extra certs from `\/nonexistent\/kscope\.pem`/);
+});
