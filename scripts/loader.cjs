@@ -14,8 +14,8 @@ const path = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
-// In a checkout (src/ beside dist/), rebuild first when a source is newer than the last build: a stat walk of ~170
-// files costs ~4 ms here, less than the fork of a `find` in the shell launcher did.
+// In a checkout (src/ beside dist/), rebuild first when a source is newer than the last build: a stat walk of ~95
+// files costs ~2-3 ms here, less than the fork of a `find` in the shell launcher did.
 if (Number(process.versions.node.split('.')[0]) < 20) {
   process.stderr.write(`kscope: needs Node.js >= 20; this is ${process.version}\n`);
   process.exit(1);
@@ -30,10 +30,15 @@ function staleSince(stamp) {
   } catch {
     return true;
   }
-  const newer = (p) => fs.statSync(p).mtimeMs > built;
-  const walk = (dir) =>
-    fs.readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : newer(path.join(dir, e.name))));
-  return newer(path.join(root, 'package.json')) || walk(path.join(root, 'src'));
+  // plain string paths, and no tests or test data (not bundled): a third of the cost of path.join over every file
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory() ? e.name !== 'testdata' && walk(p) : !e.name.endsWith('.test.ts') && fs.statSync(p).mtimeMs > built) return true;
+    }
+    return false;
+  };
+  return fs.statSync(`${root}/package.json`).mtimeMs > built || walk(`${root}/src`);
 }
 
 function rebuild() {
