@@ -83,6 +83,15 @@ test('sched:sched_process_exec: __data_loc filename', { skip: !has('sched', 'sch
   assert.deepEqual([fn.type, fn.offset, fn.size, fn.dataLoc, fn.isArray], ['char[]', +want[1], +want[2], true, true]);
 });
 
+test('listEvents of one exact event agrees with the full list, without reading it', () => {
+  const sample = allEvents().filter((_, i) => i % 97 === 0);
+  assert.ok(sample.length > 5);
+  for (const e of sample) assert.deepEqual(listEvents(`${e.system}:${e.name}`), [e]);
+  assert.deepEqual(listEvents('sched:no_such_event'), []);
+  assert.deepEqual(listEvents('no_such_system:sched_switch'), []);
+  assert.deepEqual(listEvents('sched:..'), [], 'path segments are not event names');
+});
+
 test('listEvents with wildcards', () => {
   const open = listEvents('syscalls:sys_enter_open*').map((e) => `${e.system}:${e.name}`);
   if (has('syscalls', 'sys_enter_openat')) {

@@ -1,7 +1,7 @@
 /**
  * Tracepoint formats from tracefs: events/<system>/<event>/format, and event listing with wildcards.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tracefs } from '../sys/mount.js';
 import { KscopeError } from '../sys/errors.js';
 
@@ -120,6 +120,12 @@ export function globToRegExp(glob: string): RegExp {
  */
 export function listEvents(pattern: string): TraceEvent[] {
   const i = pattern.indexOf(':');
+  if (/^\w[\w.-]*:\w[\w.-]*$/.test(pattern)) {
+    // one exact event: its folder says whether it exists, without reading the ~2 000-line list (~5 ms at start-up)
+    const system = pattern.slice(0, i);
+    const name = pattern.slice(i + 1);
+    return existsSync(`${tracefs()}/events/${system}/${name}/format`) ? [{ system, name }] : [];
+  }
   const sys = globToRegExp(i < 0 ? '*' : pattern.slice(0, i));
   const ev = globToRegExp(pattern.slice(i + 1));
   return allEvents()
