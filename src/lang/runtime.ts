@@ -263,6 +263,9 @@ export class Runtime {
           }
           this.opts.until?.then(() => resolve());
         });
+        // what the probes printed goes out now: detaching waits for an RCU grace period (~30 ms here), and exit()
+        // one-liners would otherwise show their output only after it
+        this.flush(false);
         this.reader.stop();
         for (const l of this.links) l.close();
         for (const s of this.semaphores.splice(0)) s.release();
