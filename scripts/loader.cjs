@@ -1,13 +1,13 @@
-#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS KSCOPE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=2
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS KSCOPE_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --min-semi-space-size=2 --max-semi-space-size=2
 'use strict';
 // Runs the bundled kscope CLI (kscope.bundle.cjs) through V8's code cache: compiling the bundle is most of
 // kscope's start-up, and a cache written after the first run lets later runs skip it. A stale or foreign cache is
 // rejected by V8 and simply rewritten.
 // The launcher (and the line above, for npm's bin link) start Node without NODE_EXTRA_CA_CERTS, which would make it
 // parse a certificate bundle before anything else (~40 ms); put it back for the commands kscope runs.
-if (process.env.KSCOPE_EXTRA_CA_CERTS !== undefined) {
-  if (process.env.KSCOPE_EXTRA_CA_CERTS !== '') process.env.NODE_EXTRA_CA_CERTS = process.env.KSCOPE_EXTRA_CA_CERTS;
-  delete process.env.KSCOPE_EXTRA_CA_CERTS;
+if (process.env.KSCOPE_CA_CERTS !== undefined) {
+  if (process.env.KSCOPE_CA_CERTS !== '') process.env.NODE_EXTRA_CA_CERTS = process.env.KSCOPE_CA_CERTS;
+  delete process.env.KSCOPE_CA_CERTS;
 }
 const fs = require('node:fs');
 const path = require('node:path');

@@ -42,7 +42,7 @@ export function repoRoot(): string {
 
 /** The tsc output folder this bench file was compiled into (.build/NAME). */
 /** The node flags ./kscope and the bundle's shebang run kscope with (kept in step with the launcher). */
-export const NODE_FLAGS = ['--max-semi-space-size=2'];
+export const NODE_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2'];
 
 export const buildDir = (): string => join(dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -37,7 +37,7 @@ for (const [how, argv0] of [['./kscope', launcher], ["the bundle's shebang (npm'
     // Node parses that bundle before any JavaScript (~40 ms here); a file that does not exist makes Node warn
     // "Ignoring extra certs from ..." at start-up, so the warning's absence shows Node never saw the variable.
     const certs = join(tmpdir(), `kscope-no-such-certs-${process.pid}.pem`);
-    const r = spawnSync(argv0, ['--unsafe', '-e', 'BEGIN { system("echo child has [$NODE_EXTRA_CA_CERTS] [${KSCOPE_EXTRA_CA_CERTS-unset}]"); exit(); }'], {
+    const r = spawnSync(argv0, ['--unsafe', '-e', 'BEGIN { system("echo child has [$NODE_EXTRA_CA_CERTS] [${KSCOPE_CA_CERTS-unset}]"); exit(); }'], {
       encoding: 'utf8',
       env: { ...process.env, NODE_EXTRA_CA_CERTS: certs },
     });
