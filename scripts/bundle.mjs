@@ -2,7 +2,7 @@
 // runs it through V8's code cache. Loading one pre-compiled file instead of ~80 ESM modules is most of kscope's
 // start-up time. koffi stays external (it loads a native binary next to its package; see koffi-binary below).
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { relative } from 'node:path';
 
@@ -58,6 +58,9 @@ await build({
     },
   ],
 });
+// the loader wraps the bundle in a function, where a #! line is a syntax error: drop it here, once
+const bundled = readFileSync(`${dist}kscope.bundle.cjs`, 'latin1');
+if (bundled.startsWith('#!')) writeFileSync(`${dist}kscope.bundle.cjs`, bundled.replace(/^#!.*\n/, ''), 'latin1');
 for (const f of readdirSync(dist)) if (f.startsWith('kscope.bundle.cjs.') && f.endsWith('.cache')) rmSync(`${dist}${f}`);
 copyFileSync(new URL('./loader.cjs', import.meta.url).pathname, `${dist}kscope.cjs`);
 chmodSync(`${dist}kscope.cjs`, 0o755);

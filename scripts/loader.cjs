@@ -12,7 +12,8 @@ if (process.env.KSCOPE_CA_CERTS !== undefined) {
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const Module = require('node:module');
+// the CommonJS Module class, without loading node:module (which pulls in the ES module loader)
+const Module = module.constructor;
 
 // In a checkout (src/ beside dist/), rebuild first when a source is newer than the last build: a stat walk of ~95
 // files costs ~2-3 ms here, less than the fork of a `find` in the shell launcher did.
@@ -60,8 +61,10 @@ function fail() {
 
 const file = path.join(__dirname, 'kscope.bundle.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
-// esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding
-const source = fs.readFileSync(file, 'latin1').replace(/^#!.*/, '');
+// esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding; bundle.mjs
+// removed the #! line (a copy of a 400 KB string otherwise)
+let source = fs.readFileSync(file, 'latin1');
+if (source.startsWith('#!')) source = source.replace(/^#!.*/, '');
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);
