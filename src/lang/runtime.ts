@@ -63,9 +63,8 @@ export interface RunOptions {
   /** -p PID / the -c command: uprobes and USDT probes attach to this process only */
   pid?: number;
   /**
-   * -B: `line` (default) writes the whole lines produced in one event-loop turn (one ring buffer drain) with one
-   * write; `full` writes in 64 KiB blocks; `none` writes every piece at once. All is written before exit and
-   * before anything goes to stderr.
+   * -B: `line` (default) writes the whole lines produced by one ring buffer drain with one write; `full` writes in
+   * 64 KiB blocks; `none` writes every piece at once. All is written before exit and before anything goes to stderr.
    */
   buffering?: 'line' | 'full' | 'none';
   /** --no-warnings: no run-time warnings (helper errors of -k) */
@@ -116,7 +115,8 @@ export class Runtime {
       if (this.pending.length >= 65536) this.flush(true);
     } else if (!this.flushQueued) {
       this.flushQueued = true;
-      setImmediate(() => {
+      // after the drain that produced it (a microtask: no timer or async resource, ~1 ms at start-up)
+      queueMicrotask(() => {
         this.flushQueued = false;
         this.flush(false);
       });
