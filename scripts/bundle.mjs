@@ -45,6 +45,20 @@ await build({
       },
     },
     {
+      // src/sys/builtins.ts gets a require through node:module, which is ~1-2 ms of start-up to load (it pulls in
+      // the ES module loader); in this CommonJS bundle the module's own require does the same
+      name: 'builtins-require',
+      setup(b) {
+        b.onLoad({ filter: /[\\/]src[\\/]sys[\\/]builtins\.ts$/ }, ({ path }) => {
+          const text = readFileSync(path, 'utf8');
+          const eager = "import { createRequire } from 'node:module';";
+          const make = "const load = createRequire('/');";
+          if (!text.includes(eager) || !text.includes(make)) throw new Error(`${path}: the builtins-require plugin no longer matches`);
+          return { contents: text.replace(eager, '').replace(make, 'const load = require;'), loader: 'ts' };
+        });
+      },
+    },
+    {
       // commander loads node:child_process (and with it net and streams, ~8 ms here) for executable subcommands,
       // which kscope has none of: load it on first use instead
       name: 'lazy-child-process',
