@@ -61,10 +61,9 @@ function fail() {
 
 const file = path.join(__dirname, 'kscope.bundle.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
-// esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding; bundle.mjs
-// removed the #! line (a copy of a 400 KB string otherwise)
-let source = fs.readFileSync(file, 'latin1');
-if (source.startsWith('#!')) source = source.replace(/^#!.*/, '');
+// esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding; bundle.mjs,
+// which writes this loader too, removed the bundle's #! line
+const source = fs.readFileSync(file, 'latin1');
 let cachedData;
 try {
   cachedData = fs.readFileSync(cacheFile);

@@ -40,10 +40,10 @@ export function repoRoot(): string {
   throw new Error('kscope repository root not found above the bench file');
 }
 
-/** The tsc output folder this bench file was compiled into (.build/NAME). */
 /** The node flags ./kscope and the bundle's shebang run kscope with (kept in step with the launcher). */
 export const NODE_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2'];
 
+/** The tsc output folder this bench file was compiled into (.build/NAME). */
 export const buildDir = (): string => join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
