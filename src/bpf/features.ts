@@ -15,7 +15,7 @@ import { errnoName, PAGE_SIZE, sysClose } from '../sys/libc.js';
 import { PERF_COUNT_SW, PERF_TYPE, perfEventOpen } from '../sys/perf.js';
 import { tracefs } from '../sys/mount.js';
 import { MapType } from './map.js';
-import { AttachType, ProgType } from './program.js';
+import { AttachType, loadRetryingSignals, ProgType } from './program.js';
 import { legacyAvailable, pmuType } from './link/probe_events.js';
 
 export type FeatureName =
@@ -71,7 +71,7 @@ const FETCH_ADD = new Asm().st(8, R10, -8, 0).mov(R1, 1).atomic(8, 'fetch_add', 
 
 function tryLoad(progType: number, extra: { expectedAttachType?: number; attachBtfId?: number } = {}, insns = RET0): { ok: boolean; detail: string } {
   const logBuf = Buffer.alloc(4096);
-  const r = progLoad({ progType, insns, logLevel: 1, logBuf, ...extra });
+  const r = loadRetryingSignals(() => progLoad({ progType, insns, logLevel: 1, logBuf, ...extra }));
   if (r.fd >= 0) {
     sysClose(r.fd);
     return { ok: true, detail: 'program loads' };
@@ -126,7 +126,7 @@ const PROBES: Record<FeatureName, Probe> = {
   kprobe_multi: () => {
     if (pmuType('kprobe') === undefined && !legacyAvailable('kprobe')) return { ok: false, detail: 'no kprobes on this kernel' };
     // loading is not enough (kernels without CONFIG_FPROBE accept the program): create a real link
-    const r = progLoad({ progType: ProgType.KPROBE, insns: RET0, expectedAttachType: AttachType.TRACE_KPROBE_MULTI });
+    const r = loadRetryingSignals(() => progLoad({ progType: ProgType.KPROBE, insns: RET0, expectedAttachType: AttachType.TRACE_KPROBE_MULTI }));
     if (r.fd < 0) return { ok: false, detail: `load fails with ${errnoName(-r.fd)}` };
     const l = linkCreateKprobeMulti(r.fd, ['vfs_read']);
     sysClose(r.fd);

@@ -1,11 +1,14 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Asm } from '../asm/builder.js';
 import { R0, R1, R2, R3, R4, R10 } from '../asm/opcodes.js';
 import { forEachCallbackBtf } from '../btf/writer.js';
-import { progTestRun } from '../sys/bpf.js';
+import { progLoad, progTestRun } from '../sys/bpf.js';
+import { sysClose } from '../sys/libc.js';
 import { BpfMap, MapType } from './map.js';
-import { Program, ProgType, VerifierError } from './program.js';
+import { loadRetryingSignals, Program, ProgType, VerifierError } from './program.js';
 import { leakCheck } from '../../test/lib/leaks.js';
 
 test('a valid program loads; wantLog reports verifier statistics', async () => {
@@ -63,5 +66,34 @@ test('a bpf_for_each_map_elem callback loads with BTF func_info (and not without
   assert.equal(progTestRun(p.fd, Buffer.alloc(8)).retval, 330);
   p.close();
   m.close();
+  await check();
+});
+
+test('programs load while signals keep arriving (the verifier returns EAGAIN on a pending signal)', async () => {
+  // a shell sends SIGWINCH to this process as fast as it can; libbpf's 5 retries lose most loads to such a storm
+  const check = leakCheck();
+  const onWinch = (): void => {};
+  process.on('SIGWINCH', onWinch);
+  const storm = spawn('bash', ['-c', `while kill -WINCH ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    const a = new Asm().mov(R0, 0);
+    for (let i = 0; i < 1000; i++) a.add(R0, 1);
+    const insns = a.exit().assemble().bytes;
+    let interrupted = 0;
+    for (let i = 0; i < 10; i++) {
+      let attempts = 0;
+      const r = loadRetryingSignals(() => (attempts++, progLoad({ progType: ProgType.TRACEPOINT, insns, license: 'GPL' })));
+      assert.ok(r.fd >= 0, `load ${i} failed after ${attempts} attempts: fd ${r.fd}`);
+      sysClose(r.fd);
+      if (attempts > 1) interrupted++;
+      Program.load({ type: ProgType.TRACEPOINT, insns, name: 'storm' }).close();
+    }
+    assert.ok(interrupted > 0, 'no load was interrupted: the signal storm did not reach the loading thread');
+  } finally {
+    storm.kill('SIGKILL');
+    await once(storm, 'exit');
+    process.off('SIGWINCH', onWinch);
+  }
   await check();
 });

@@ -6,9 +6,9 @@
 import { btfLoad, progLoad } from '../sys/bpf.js';
 import { KscopeError, SysError } from '../sys/errors.js';
 import { E, errnoName, strerror, sysClose } from '../sys/libc.js';
+import { BpfObject } from './resources.js';
 
 const EAGAIN = E.EAGAIN ?? 11;
-import { BpfObject } from './resources.js';
 
 export const ProgType = {
   SOCKET_FILTER: 1,
@@ -51,6 +51,20 @@ export interface ProgramSpec {
    */
   btf?: Buffer;
   funcInfo?: Buffer;
+}
+
+/** Attempts before a load still interrupted by signals is reported as such (not as a rejection). */
+export const INTERRUPTED_TRIES = 1000;
+
+/**
+ * Runs `load` again while the kernel returns EAGAIN: the verifier gives up when a signal is pending for the loading
+ * thread (SIGCHLD, SIGWINCH, a profiler's SIGPROF every 100 µs, ...), whatever the program. libbpf tries 5 times; a
+ * steady timer signal needs more, and a failed attempt costs only the verifier's time so far.
+ */
+export function loadRetryingSignals<R extends { fd: number }>(load: () => R, tries = INTERRUPTED_TRIES): R {
+  let r = load();
+  for (let i = 1; i < tries && r.fd === -EAGAIN; i++) r = load();
+  return r;
 }
 
 /** The verifier (or an earlier check) refused a program. */
@@ -132,10 +146,9 @@ export class Program extends BpfObject {
       progBtfFd: btfFd,
       funcInfo: spec.funcInfo,
     };
-    // the verifier gives up with EAGAIN when a signal is pending (SIGPROF, SIGCHLD, ...): try again, as libbpf does
     const load = (a: Parameters<typeof progLoad>[0]) => {
-      let r = progLoad(a);
-      for (let i = 0; i < 5 && r.fd === -EAGAIN; i++) r = progLoad(a);
+      const r = loadRetryingSignals(() => progLoad(a));
+      if (r.fd === -EAGAIN) throw new KscopeError(`loading program ${spec.name || '(anonymous)'} was interrupted by signals ${INTERRUPTED_TRIES} times (EAGAIN)`, 'something is signalling kscope continuously (a profiler timer?); try again without it');
       return r;
     };
     if (!spec.wantLog) {
