@@ -1,8 +1,8 @@
 #!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS KSCOPE_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --min-semi-space-size=2 --max-semi-space-size=2
 'use strict';
-// Runs the bundled kscope CLI (kscope.bundle.cjs) through V8's code cache: compiling the bundle is most of
-// kscope's start-up, and a cache written after the first run lets later runs skip it. A stale or foreign cache is
-// rejected by V8 and simply rewritten.
+// Runs the bundled kscope CLI (kscope.bundle.cjs, or kscope.script.cjs for scripts) through V8's code cache:
+// compiling the bundle is most of kscope's start-up, and a cache written after the first run lets later runs skip
+// it. A stale or foreign cache is rejected by V8 and simply rewritten.
 // The launcher (and the line above, for npm's bin link) start Node without NODE_EXTRA_CA_CERTS, which would make it
 // parse a certificate bundle before anything else (~40 ms); put it back for the commands kscope runs.
 if (process.env.KSCOPE_CA_CERTS !== undefined) {
@@ -59,7 +59,10 @@ function fail() {
   process.exit(1);
 }
 
-const file = path.join(__dirname, 'kscope.bundle.cjs');
+// bundle.mjs fills in the commands of the full bundle (the tools, `features`); scripts, one-liners and -l run the
+// script bundle, a fifth smaller
+const FULL_BUNDLE_COMMANDS = [];
+const file = path.join(__dirname, FULL_BUNDLE_COMMANDS.includes(process.argv[2]) ? 'kscope.bundle.cjs' : 'kscope.script.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
 // esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding; bundle.mjs,
 // which writes this loader too, removed the bundle's #! line

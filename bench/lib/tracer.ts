@@ -47,7 +47,7 @@ export const NODE_FLAGS = ['--min-semi-space-size=2', '--max-semi-space-size=2']
 export const buildDir = (): string => join(dirname(fileURLToPath(import.meta.url)), '../..');
 
 /**
- * Bundles the CLI into `build` (kscope.cjs + kscope.bundle.cjs) with scripts/bundle.mjs run from a copy of src/,
+ * Bundles the CLI into `build` (kscope.cjs, kscope.bundle.cjs, kscope.script.cjs) with scripts/bundle.mjs run from a copy of src/,
  * scripts/ and package.json in `dir` (mtimes kept; node_modules/ linked to the repository's, dist/ to `build`), so
  * the real dist/ is left alone. Other engineers keep editing src/: the copy freezes one state of it.
  */

@@ -1,72 +1,14 @@
 #!/usr/bin/env node
 /**
- * The kscope command: bpftrace-compatible scripts (`kscope -e PROGRAM`, `kscope script.bt`), listings (`-l`),
- * `kscope features`, and the BCC tools (`kscope execsnoop ...`).
+ * The kscope command: bpftrace-compatible scripts (`kscope -e PROGRAM`, `kscope script.bt`; script.ts), listings
+ * (`-l`), `kscope features`, and the BCC tools (`kscope execsnoop ...`). dist/kscope.bundle.cjs is built from here;
+ * the loader sends everything but the tools and `features` to the smaller script bundle (script_main.ts).
  */
-import { childProcess } from '../sys/builtins.js';
-import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Writable } from 'node:stream';
-import { Command, Option } from 'commander';
-import { KscopeError } from '../sys/errors.js';
-import { OutputClosed, writeAll } from '../sys/stdio.js';
-import { compile, parseProgram } from '../lang/compile.js';
-import { printAst } from '../lang/print_ast.js';
-import { printResources } from '../lang/print_resources.js';
-import { Runtime } from '../lang/runtime.js';
-import { CompileError, formatDiagnostic } from '../lang/diagnostics.js';
 import { allFeatures, describeFeature } from '../bpf/features.js';
-import { listProbes } from './list.js';
 import { TOOLS } from '../tools/index.js';
-import { UsageError } from '../tools/tool.js';
+import { out, reportError, runCli, scriptCommand } from './script.js';
 
-/** stdout by fd (see src/sys/stdio.ts); a reader that went away (`kscope -l | head`) just ends the output */
-function out(s: string): void {
-  try {
-    writeAll(1, s);
-  } catch (e) {
-    if (!(e instanceof OutputClosed)) throw e;
-  }
-}
-function errOut(s: string): void {
-  try {
-    writeAll(2, s);
-  } catch {
-    // nowhere left to report it
-  }
-}
-
-/** kscope's version, from the package.json above the running script (dist/ → repo root). */
-function version(): string {
-  for (let d = dirname(realpathSync(process.argv[1] ?? '.')); d !== '/'; d = dirname(d)) {
-    try {
-      const pkg = JSON.parse(readFileSync(`${d}/package.json`, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'kscope') return pkg.version ?? '0.0.0';
-    } catch {
-      // keep walking up
-    }
-  }
-  return '0.0.0';
-}
-
-/** Prints an error a person can act on (no stack trace) and returns the exit code. */
-export function reportError(e: unknown): number {
-  if (e instanceof UsageError) {
-    errOut(`${e.message}\n${e.hint ? `${e.hint}\n` : ''}`);
-    return 2;
-  }
-  if (e instanceof CompileError) {
-    errOut(e.message + '\n');
-    return 1;
-  }
-  if (e instanceof KscopeError) {
-    errOut(`ERROR: ${e.message}\n${e.hint ? `HINT: ${e.hint}\n` : ''}`);
-    return 1;
-  }
-  const err = e as Error;
-  errOut(`kscope: internal error: ${err?.message ?? String(e)}\n${process.env.KSCOPE_DEBUG ? `${err?.stack}\n` : 'set KSCOPE_DEBUG=1 for a stack trace\n'}`);
-  return 2;
-}
+export { reportError } from './script.js';
 
 function featuresCommand(): number {
   const rows = allFeatures();
@@ -74,146 +16,6 @@ function featuresCommand(): number {
   out(`${'FEATURE'.padEnd(16)} ${'SUPPORTED'.padEnd(9)} ${'WHAT'.padEnd(w)}  DETAIL\n`);
   for (const r of rows) out(`${r.name.padEnd(16)} ${(r.supported ? 'yes' : 'no').padEnd(9)} ${describeFeature(r.name).padEnd(w)}  ${r.detail}\n`);
   return 0;
-}
-
-async function scriptCommand(argv: string[]): Promise<number> {
-  const program = new Command('kscope')
-    .description('Linux tracing: bpftrace-compatible scripts compiled to BPF, and the BCC tools.\n\nTools: kscope features | kscope <tool> -h')
-    .usage('[options] [script.bt | -e PROGRAM] [args...]')
-    .argument('[script]', 'script file to run')
-    .argument('[args...]', 'positional parameters ($1, $2, ...)')
-    .option('-e <program>', 'run PROGRAM')
-    .option('-l [pattern]', 'list probes matching PATTERN (-lv: with their arguments)')
-    .option('-d', 'print the parsed program (AST) and exit')
-    .option('-v', 'verbose: print the generated instructions and verifier statistics')
-    .option('-q', 'quiet: no "Attached N probes" line')
-    .addOption(new Option('-f <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('-B <mode>', 'output buffering').choices(['line', 'full', 'none']).default('line'))
-    .option('-o <file>', 'write the program output to FILE (messages stay on stderr)')
-    .option('-c <command>', 'run COMMAND and trace until it exits')
-    .option('-p <pid>', 'trace only process PID (every probe is filtered; uprobes and USDT attach to it)')
-    .option('--unsafe', 'allow unsafe actions (system(), cat(), signal())')
-    .option('-k', 'warn when a helper fails at run time (memory reads, map updates); -kk is the same')
-    .option('--no-warnings', 'print no warnings')
-    .option('-V, --version', 'print the version and exit')
-    .helpOption('-h, --help')
-    .allowExcessArguments(true)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => errOut(s) });
-  // -lv is -l plus -v (not -l with pattern "v"); -kk is -k
-  argv = argv.flatMap((a) => (a === '-lv' || a === '-vl' ? ['-v', '-l'] : a === '-kk' ? ['-k'] : [a]));
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (e) {
-    const ce = e as { exitCode?: number; code?: string };
-    return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
-  }
-  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; B: 'line' | 'full' | 'none'; o?: string; k?: boolean; warnings: boolean; unsafe?: boolean; c?: string; p?: string; version?: boolean }>();
-  if (o.version) {
-    out(`kscope v${version()}\n`);
-    return 0;
-  }
-  let [script, ...params] = program.args;
-  if (o.l !== undefined) {
-    out(listProbes(typeof o.l === 'string' ? o.l : script ?? '*', o.v).map((l) => l + '\n').join(''));
-    return 0;
-  }
-  let text: string;
-  let name = 'stdin';
-  if (o.e !== undefined) {
-    text = o.e;
-    if (script !== undefined) params = [script, ...params];
-  } else if (script !== undefined) {
-    name = script;
-    try {
-      text = readFileSync(script, 'utf8');
-    } catch (e) {
-      // bpftrace's wording: failed to open file 'PATH': No such file or directory
-      const why = /^[A-Z]+: ([^,]+)/.exec((e as Error).message)?.[1] ?? (e as Error).message;
-      throw new KscopeError(`failed to open file '${script}': ${why.charAt(0).toUpperCase()}${why.slice(1)}`);
-    }
-  } else {
-    program.outputHelp();
-    return 1;
-  }
-  if (o.d) {
-    out(printAst(parseProgram(text, name).ast) + '\n');
-    out(printResources(compile(text, { name, params, env: process.env })));
-    return 0;
-  }
-  const pid = o.p !== undefined ? targetPid(o.p) : undefined;
-  const outFd = o.o !== undefined ? openOutput(o.o) : undefined;
-  const child = o.c !== undefined ? startCommand(o.c) : undefined;
-  try {
-    const compiled = compile(text, { name, params, config: { cpid: child?.pid ?? 0, pid, helperWarnings: !!o.k, unsafe: !!o.unsafe }, env: process.env });
-    if (o.warnings) for (const w of compiled.info.warnings) errOut(formatDiagnostic(w, compiled.info.source) + '\n');
-    const rt = new Runtime(compiled, {
-      json: o.f === 'json',
-      quiet: o.q,
-      verbose: o.v,
-      until: child?.exited ?? (pid ? processExit(pid) : undefined),
-      onAttached: child?.release,
-      pid: pid ?? child?.pid,
-      buffering: o.B,
-      noWarnings: !o.warnings,
-      out: outFd !== undefined ? (s) => void writeSync(outFd, s) : undefined,
-    });
-    return await rt.run();
-  } finally {
-    child?.kill();
-    if (outFd !== undefined) closeSync(outFd);
-  }
-}
-
-/** Opens (creates, truncates) the -o output file. */
-function openOutput(path: string): number {
-  try {
-    return openSync(path, 'w');
-  } catch (e) {
-    throw new KscopeError(`-o: cannot open ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** Checks `-p PID` names a running process. */
-function targetPid(arg: string): number {
-  const pid = Number(arg);
-  if (!Number.isInteger(pid) || pid <= 0) throw new KscopeError(`-p: invalid pid '${arg}'`);
-  if (!existsSync(`/proc/${pid}`)) throw new KscopeError(`-p: no process with pid ${pid}`);
-  return pid;
-}
-
-/** Resolves when process `pid` has exited (polled: it is not our child). */
-function processExit(pid: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setInterval(() => {
-      if (!existsSync(`/proc/${pid}`)) clearInterval(t), resolve();
-    }, 200);
-    t.unref();
-  });
-}
-
-/**
- * Starts `-c COMMAND` under /bin/sh, held at a read from a pipe until every probe is attached; the shell then
- * execs the command, so `cpid` is the command's pid from its first instruction.
- */
-function startCommand(cmd: string): { pid: number; exited: Promise<unknown>; release: () => void; kill: () => void } {
-  // a simple command is exec'd by the gate shell itself (cpid is the command; uprobes for -c attach to it); shell
-  // syntax (;, |, &&, ...) still runs under /bin/sh -c, whose children are not cpid
-  const unquoted = cmd.replace(/'[^']*'|"(?:[^"\\]|\\.)*"/g, '');
-  const run = /[;&|<>()`\n]/.test(unquoted) ? 'exec /bin/sh -c "$0"' : 'eval "exec $0"';
-  const child = childProcess().spawn('/bin/sh', ['-c', `read -r _ <&3; exec 3<&-; ${run}`, cmd], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-  if (child.pid === undefined) throw new KscopeError(`cannot run ${cmd}`);
-  let running = true;
-  const exited = new Promise((resolve) => child.on('exit', () => resolve((running = false))));
-  const gate = child.stdio[3] as Writable;
-  return {
-    pid: child.pid,
-    exited,
-    release: () => gate.end('\n'),
-    kill: () => {
-      if (running) child.kill('SIGTERM');
-    },
-  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -227,11 +29,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.exitCode = reportError(e);
-  },
-);
+runCli(main);

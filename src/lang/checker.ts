@@ -8,8 +8,7 @@
 import { Btf, type BtfArg } from '../btf/btf.js';
 import { tracepointFormat, type TraceField } from '../btf/tracefs.js';
 import { readFileSync, statfsSync, statSync } from 'node:fs';
-import { net, zlib } from '../sys/builtins.js';
-import { constants as osConstants } from 'node:os';
+import { net, os, zlib } from '../sys/builtins.js';
 import { KscopeError } from '../sys/errors.js';
 import { X86_64_PT_REGS_OFFSET } from '../symbols/usdt.js';
 import { checkFormat, parseFormat, type ParsedFormat } from '../output/bpftrace.js';
@@ -83,7 +82,7 @@ function argCountError(name: string, n: number, min: number, max: number): strin
 /** A signal number from its name (`SIGKILL`, `KILL`) or number text. */
 export function signalNumber(name: string): number | undefined {
   if (/^\d+$/.test(name)) return Number(name) > 0 && Number(name) < 65 ? Number(name) : undefined;
-  const n = (osConstants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
+  const n = (os().constants.signals as Record<string, number>)[name.startsWith('SIG') ? name : `SIG${name}`];
   return n;
 }
 

@@ -14,3 +14,4 @@ const lazy = <T>(id: string): (() => T) => {
 export const childProcess = lazy<typeof import('node:child_process')>('node:child_process');
 export const net = lazy<typeof import('node:net')>('node:net');
 export const zlib = lazy<typeof import('node:zlib')>('node:zlib');
+export const os = lazy<typeof import('node:os')>('node:os');

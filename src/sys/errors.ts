@@ -14,6 +14,11 @@ export class KscopeError extends Error {
   }
 }
 
+/** A command line kscope cannot run (exit status 2): the message says what is wrong, the hint how to ask for help. */
+export class UsageError extends KscopeError {
+  override name = 'UsageError';
+}
+
 /** A failed system call. */
 export class SysError extends KscopeError {
   override name = 'SysError';

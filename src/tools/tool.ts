@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { childProcess } from '../sys/builtins.js';
 import { Command, CommanderError, Option } from 'commander';
 import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
-import { KscopeError } from '../sys/errors.js';
+import { KscopeError, UsageError } from '../sys/errors.js';
 import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { compile } from '../lang/compile.js';
 import { Runtime, type RunOptions } from '../lang/runtime.js';
@@ -51,8 +51,8 @@ export interface Tool {
   main(argv: string[], io?: ToolIO): Promise<number>;
 }
 
-/** A flag-parsing error: one line on stderr, exit code 2 (as argparse). */
-export class UsageError extends KscopeError {}
+/** A flag-parsing error: one line on stderr, exit code 2 (as argparse). Defined in sys/errors, where the CLI's error report finds it without loading the tools. */
+export { UsageError };
 
 /**
  * A tool's command line: commander set up like BCC's argparse (see toolCommand), plus the flags and arguments
