@@ -7,7 +7,6 @@ import { childProcess } from '../sys/builtins.js';
 import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { Command, Option } from 'commander';
 import { KscopeError, UsageError } from '../sys/errors.js';
 import { OutputClosed, writeAll } from '../sys/stdio.js';
 import { compile, parseProgram } from '../lang/compile.js';
@@ -16,6 +15,7 @@ import { printResources } from '../lang/print_resources.js';
 import { Runtime } from '../lang/runtime.js';
 import { CompileError, formatDiagnostic } from '../lang/diagnostics.js';
 import { listProbes } from './list.js';
+import { parseScriptArgs, scriptHelp } from './script_args.js';
 
 /** stdout by fd (see src/sys/stdio.ts); a reader that went away (`kscope -l | head`) just ends the output */
 export function out(s: string): void {
@@ -66,43 +66,26 @@ export function reportError(e: unknown): number {
 }
 
 export async function scriptCommand(argv: string[]): Promise<number> {
-  const program = new Command('kscope')
-    .description('Linux tracing: bpftrace-compatible scripts compiled to BPF, and the BCC tools.\n\nTools: kscope features | kscope <tool> -h')
-    .usage('[options] [script.bt | -e PROGRAM] [args...]')
-    .argument('[script]', 'script file to run')
-    .argument('[args...]', 'positional parameters ($1, $2, ...)')
-    .option('-e <program>', 'run PROGRAM')
-    .option('-l [pattern]', 'list probes matching PATTERN (-lv: with their arguments)')
-    .option('-d', 'print the parsed program (AST) and exit')
-    .option('-v', 'verbose: print the generated instructions and verifier statistics')
-    .option('-q', 'quiet: no "Attached N probes" line')
-    .addOption(new Option('-f <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addOption(new Option('-B <mode>', 'output buffering').choices(['line', 'full', 'none']).default('line'))
-    .option('-o <file>', 'write the program output to FILE (messages stay on stderr)')
-    .option('-c <command>', 'run COMMAND and trace until it exits')
-    .option('-p <pid>', 'trace only process PID (every probe is filtered; uprobes and USDT attach to it)')
-    .option('--unsafe', 'allow unsafe actions (system(), cat(), signal())')
-    .option('-k', 'warn when a helper fails at run time (memory reads, map updates); -kk is the same')
-    .option('--no-warnings', 'print no warnings')
-    .option('-V, --version', 'print the version and exit')
-    .helpOption('-h, --help')
-    .allowExcessArguments(true)
-    .exitOverride()
-    .configureOutput({ writeErr: (s) => errOut(s) });
   // -lv is -l plus -v (not -l with pattern "v"); -kk is -k
   argv = argv.flatMap((a) => (a === '-lv' || a === '-vl' ? ['-v', '-l'] : a === '-kk' ? ['-k'] : [a]));
+  let parsed: ReturnType<typeof parseScriptArgs>;
   try {
-    program.parse(argv, { from: 'user' });
+    parsed = parseScriptArgs(argv);
   } catch (e) {
-    const ce = e as { exitCode?: number; code?: string };
-    return ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version' ? 0 : (ce.exitCode ?? 2) === 0 ? 0 : 1;
+    if (!(e instanceof UsageError)) throw e;
+    errOut(`${e.message}\n`);
+    return 1;
   }
-  const o = program.opts<{ e?: string; l?: string | boolean; d?: boolean; v?: boolean; q?: boolean; f: string; B: 'line' | 'full' | 'none'; o?: string; k?: boolean; warnings: boolean; unsafe?: boolean; c?: string; p?: string; version?: boolean }>();
+  const o = parsed.opts;
+  if (o.help) {
+    out(scriptHelp());
+    return 0;
+  }
   if (o.version) {
     out(`kscope v${version()}\n`);
     return 0;
   }
-  let [script, ...params] = program.args;
+  let [script, ...params] = parsed.args;
   if (o.l !== undefined) {
     out(listProbes(typeof o.l === 'string' ? o.l : script ?? '*', o.v).map((l) => l + '\n').join(''));
     return 0;
@@ -122,7 +105,7 @@ export async function scriptCommand(argv: string[]): Promise<number> {
       throw new KscopeError(`failed to open file '${script}': ${why.charAt(0).toUpperCase()}${why.slice(1)}`);
     }
   } else {
-    program.outputHelp();
+    out(scriptHelp());
     return 1;
   }
   if (o.d) {
