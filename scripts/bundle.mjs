@@ -3,7 +3,7 @@
 // file instead of ~80 ESM modules is most of kscope's start-up time. koffi stays external (it loads a native binary next to its package; see koffi-binary below).
 import { build, transform } from 'esbuild';
 import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { Module, createRequire } from 'node:module';
 import { relative } from 'node:path';
 
 const dist = new URL('../dist/', import.meta.url).pathname;
@@ -82,10 +82,11 @@ await build({
     },
   ],
 });
-// the loader wraps a bundle in a function, where a #! line is a syntax error: drop it here, once
+// the loader compiles a bundle as the body of a CommonJS module function: wrap it here, once, so the loader does not
+// build (and V8 flatten) a second copy of ~260 KB at every start; a #! line would be a syntax error inside it
 for (const b of BUNDLES) {
-  const bundled = readFileSync(`${dist}${b}`, 'latin1');
-  if (bundled.startsWith('#!')) writeFileSync(`${dist}${b}`, bundled.replace(/^#!.*\n/, ''), 'latin1');
+  const bundled = readFileSync(`${dist}${b}`, 'latin1').replace(/^#!.*\n/, '');
+  writeFileSync(`${dist}${b}`, Module.wrap(bundled), 'latin1');
 }
 for (const f of readdirSync(dist)) if (BUNDLES.some((b) => f.startsWith(`${b}.`)) && f.endsWith('.cache')) rmSync(`${dist}${f}`);
 // the loader runs the full bundle for the tools (and `features`), the script bundle for everything else

@@ -64,16 +64,35 @@ function fail() {
 const FULL_BUNDLE_COMMANDS = [];
 const file = path.join(__dirname, FULL_BUNDLE_COMMANDS.includes(process.argv[2]) ? 'kscope.bundle.cjs' : 'kscope.script.cjs');
 const cacheFile = `${file}.${process.version}.cache`;
-// esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips UTF-8 decoding; bundle.mjs,
-// which writes this loader too, removed the bundle's #! line
-const source = fs.readFileSync(file, 'latin1');
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {
-  // first run
+// One buffer for both files, the cache read over the bundle once its text is a string: fresh memory costs a page
+// fault per 4 KiB, dear on small VMs. esbuild writes ASCII (it escapes the rest), so latin1 reads it exactly and skips
+// UTF-8 decoding; bundle.mjs, which writes this loader too, wrapped the bundle in the module function.
+const [source, cachedData] = readBoth(file, cacheFile);
+
+function readBoth(a, b) {
+  const fa = fs.openSync(a, 'r');
+  let fb;
+  try {
+    fb = fs.openSync(b, 'r');
+  } catch {
+    // first run
+  }
+  const sa = fs.fstatSync(fa).size;
+  const sb = fb === undefined ? 0 : fs.fstatSync(fb).size;
+  const buf = Buffer.allocUnsafeSlow(Math.max(sa, sb));
+  const text = buf.latin1Slice(0, readAll(fa, sa, buf));
+  if (fb === undefined) return [text, undefined];
+  return [text, buf.subarray(0, readAll(fb, sb, buf))];
 }
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+
+function readAll(fd, size, buf) {
+  let n = 0;
+  for (let r; n < size && (r = fs.readSync(fd, buf, n, size - n, n)) > 0; ) n += r;
+  fs.closeSync(fd);
+  return n;
+}
+
+const script = new vm.Script(source, { filename: file, cachedData, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
 if (!cachedData || script.cachedDataRejected) {
   process.once('exit', () => {
     try {

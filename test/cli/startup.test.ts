@@ -20,7 +20,8 @@ const nodeFlags = existsSync(bundle) ? (/ node (.*)$/m.exec(readFileSync(bundle,
 function traced(args: string[]): { status: number | null; stdout: string; stderr: string; mods: string[]; bundles: string[]; btf: boolean } {
   const hook = join(tmpdir(), `kscope-startup-${process.pid}.cjs`);
   writeFileSync(hook, `const fs = require('fs'); const read = fs.readFileSync; let btf = false; const bundles = [];
-fs.readFileSync = function (p, ...a) { if (String(p).includes('/sys/kernel/btf/vmlinux')) btf = true; if (/kscope\\.[a-z]+\\.cjs$/.test(String(p))) bundles.push(String(p).split('/').pop()); return read.call(this, p, ...a); };
+fs.readFileSync = function (p, ...a) { if (String(p).includes('/sys/kernel/btf/vmlinux')) btf = true; return read.call(this, p, ...a); };
+const open = fs.openSync; fs.openSync = function (p, ...a) { if (/kscope\\.[a-z]+\\.cjs$/.test(String(p))) bundles.push(String(p).split('/').pop()); return open.call(this, p, ...a); };
 process.on('exit', () => fs.writeSync(2, 'LOADED ' + JSON.stringify({ mods: process.moduleLoadList, btf, bundles }) + '\\n'));\n`);
   const r = spawnSync(process.execPath, [...nodeFlags, '--require', hook, bundle, ...args], { encoding: 'utf8' });
   rmSync(hook);
