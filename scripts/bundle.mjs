@@ -29,8 +29,11 @@ const src = new URL('../src/', import.meta.url).pathname;
 // two self-contained bundles: everything (main.ts: tools, features, scripts) and the script path alone, which the
 // loader runs for one-liners and script files (a fifth less code to read, deserialise and run at every start)
 const BUNDLES = ['kscope.bundle.cjs', 'kscope.script.cjs'];
-await build({
+const built = await build({
   entryPoints: { 'kscope.bundle': `${src}cli/main.ts`, 'kscope.script': `${src}cli/script_main.ts` },
+  // the files each bundle is made of: the loader checks just those for a rebuild in a checkout
+  metafile: true,
+  absWorkingDir: new URL('..', import.meta.url).pathname,
   outdir: dist,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -95,7 +98,19 @@ const m = { exports: {} };
 new Function('module', 'exports', names.code)(m, m.exports);
 const full = ['features', ...m.exports.TOOL_NAMES];
 const loader = readFileSync(new URL('./loader.cjs', import.meta.url), 'utf8');
-const slot = 'const FULL_BUNDLE_COMMANDS = [];';
-if (!loader.includes(slot)) throw new Error(`scripts/loader.cjs: no "${slot}" line to fill in`);
-writeFileSync(`${dist}kscope.cjs`, loader.replace(slot, `const FULL_BUNDLE_COMMANDS = ${JSON.stringify(full)};`));
+const sources = {};
+for (const [out, { inputs }] of Object.entries(built.metafile.outputs)) {
+  const b = BUNDLES.find((n) => out.endsWith(`/${n}`));
+  if (b) sources[b] = ['package.json', 'scripts/bundle.mjs', 'scripts/loader.cjs', ...Object.keys(inputs).filter((f) => f.startsWith('src/'))];
+}
+if (!BUNDLES.every((b) => sources[b]?.length > 3)) throw new Error(`no source list for the bundles in esbuild's metafile: ${Object.keys(built.metafile.outputs)}`);
+let filled = loader;
+for (const [slot, value] of [
+  ['const FULL_BUNDLE_COMMANDS = [];', full],
+  ['const SOURCES = {};', sources],
+]) {
+  if (!filled.includes(slot)) throw new Error(`scripts/loader.cjs: no "${slot}" line to fill in`);
+  filled = filled.replace(slot, slot.replace(/\[\]|\{\}/, JSON.stringify(value)));
+}
+writeFileSync(`${dist}kscope.cjs`, filled);
 chmodSync(`${dist}kscope.cjs`, 0o755);
