@@ -92,7 +92,10 @@ function readAll(fd, size, buf) {
 }
 
 const script = new vm.Script(source, { filename: file, cachedData, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-if (!cachedData || script.cachedDataRejected) {
+// V8 caches the functions a run compiled: a cache smaller than the bundle's text was made by a run that compiled no
+// program (--help, -l) and would leave every later one-liner compiling its compiler (~10 ms): make it again, once.
+// (Writing one costs ~20 ms here, after the output; a run that hits the cache never pays it.)
+if (!cachedData || script.cachedDataRejected || cachedData.length < source.length) {
   process.once('exit', () => {
     try {
       fs.writeFileSync(cacheFile, script.createCachedData());

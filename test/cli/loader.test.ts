@@ -1,12 +1,12 @@
 /**
- * The loader (dist/kscope.cjs) rebuilds a checkout before running when a file the bundle it runs was made of is newer
- * than the last build. Checked in a copy of the built dist/ beside a fake checkout whose `npm` only records that it
- * was called, so no real build runs.
+ * The loader (dist/kscope.cjs): it rebuilds a checkout before running when a file the bundle it runs was made of is
+ * newer than the last build (checked in a copy of the built dist/ beside a fake checkout whose `npm` only records
+ * that it was called), and it keeps a code cache that holds the compiler.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +74,35 @@ test('the loader rebuilds when a file of the bundle it runs changed, and only th
     fresh();
     rmSync(join(co, 'src/lang/parser.ts'));
     assert.equal(rebuilt(['--version']), true, 'a source went away');
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test("a code cache made by a run that compiled no program is made again by the next one-liner's run, once", { skip: !existsSync(loader) && 'no dist/kscope.cjs (npm run build makes it)' }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'kscope-cache-'));
+  try {
+    // an installed layout (no src/ beside dist/): the bundles, node_modules linked for koffi
+    mkdirSync(join(tmp, 'dist'));
+    for (const f of ['kscope.cjs', 'kscope.script.cjs']) cpSync(join(dist, f), join(tmp, 'dist', f));
+    symlinkSync(join(repo, 'node_modules'), join(tmp, 'node_modules'));
+    const nodeFlags = / node (.*)$/m.exec(readFileSync(loader, 'utf8').split('\n')[0]!)?.[1]?.split(' ') ?? [];
+    const cache = join(tmp, 'dist', `kscope.script.cjs.${process.version}.cache`);
+    const run = (args: string[]): { size: number; mtimeMs: number } => {
+      const r = spawnSync(process.execPath, [...nodeFlags, join(tmp, 'dist', 'kscope.cjs'), ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const st = statSync(cache);
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    };
+    const source = statSync(join(tmp, 'dist', 'kscope.script.cjs')).size;
+    const help = run(['--help']);
+    assert.ok(help.size < source, `a --help run caches less than the bundle's size (${help.size} of ${source})`);
+    const begin = run(['-e', 'BEGIN { printf("hi\\n"); exit(); }']);
+    assert.ok(begin.size > source, `the one-liner made it again, with the compiler (${begin.size})`);
+    const again = run(['--help']);
+    assert.equal(again.mtimeMs, begin.mtimeMs, 'a later --help leaves the bigger cache alone');
+    const begin2 = run(['-e', 'BEGIN { printf("hi\\n"); exit(); }']);
+    assert.equal(begin2.mtimeMs, begin.mtimeMs, 'so does a later one-liner');
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
