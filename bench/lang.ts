@@ -5,11 +5,11 @@
  *   3. printf per event on the same loop: lines delivered, events lost, cost to the traced process;
  *   4. peak RSS (GNU time's maximum resident set size) of every tracer run above.
  * Run as root: node .build/NAME/bench/lang.js [startupRounds=10] [eventRounds=5]; it bundles the CLI into
- * .build/NAME/kscope.cjs (scripts/bundle.mjs) and stamps .build/NAME/.stamp for the launcher replica.
+ * .build/NAME/kscope.cjs (scripts/bundle.mjs) and copies it into a checkout replica for ./kscope.
  * Needs gcc, taskset, /usr/bin/time and bpftrace in PATH. Prints markdown tables.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -53,17 +53,21 @@ const COMM = 'kb_getppid';
 interface Tracer extends BaseTracer { ready: RegExp }
 
 /**
- * A replica of the ./kscope launcher: the same script beside the copy of src/, scripts/ and package.json that
- * bundleCli builds from (dist/ linked to this build). Other engineers keep editing src/, so the real ./kscope would
- * rebuild dist/ first; the replica runs the same launcher steps (sh, the find over src/, exec node the bundle)
- * without building. Returns the launcher's path.
+ * A replica of the ./kscope launcher: the same script beside a copy of src/, scripts/ and package.json, with dist/ a
+ * real folder holding this build's loader and bundles. Other engineers keep editing src/, so the real ./kscope would
+ * rebuild dist/ first; the replica runs the same steps (sh, the loader's check of the bundle's sources in this
+ * checkout, exec node the bundle) without building. (A dist/ linked to the build would not do: Node resolves the
+ * link, and the loader would find no src/ beside it.) Returns the launcher's path.
  */
 function launcherReplica(root: string, build: string, tmp: string): string {
   const dir = join(tmp, 'launcher');
   bundleCli(root, build, dir);
   execFileSync('cp', ['-a', join(root, 'kscope'), dir]);
-  // Dated a day ahead: a file edited during the copy must not make the launcher rebuild (its find still walks src/).
-  const stamp = join(build, '.stamp');
+  rmSync(join(dir, 'dist'));
+  mkdirSync(join(dir, 'dist'));
+  for (const f of ['kscope.cjs', 'kscope.script.cjs', 'kscope.bundle.cjs']) copyFileSync(join(build, f), join(dir, 'dist', f));
+  // Dated a day ahead: a file edited during the copy must not make the launcher rebuild (its check still stats them).
+  const stamp = join(dir, 'dist', '.stamp');
   writeFileSync(stamp, new Date().toISOString() + '\n');
   const ahead = new Date(Date.now() + 86_400_000);
   utimesSync(stamp, ahead, ahead);
@@ -130,7 +134,7 @@ async function main(): Promise<void> {
           n === 'bpftrace' ? '' : fmt(first / b, 2), mib(median(rs.map((r) => r.rssKiB)))]);
       }
     }
-    console.log(`\nStart-up (${startupRounds} interleaved rounds; kscope = kscope.cjs run by its shebang (the bundle), ./kscope = the launcher replica running it)\n`);
+    console.log(`\nStart-up (${startupRounds} interleaved rounds; kscope = kscope.cjs run by its shebang, as npm's bin link runs it (no checkout beside it), ./kscope = the launcher in a checkout replica)\n`);
     console.log(table(['one-liner', 'tracer', 'runs', 'first output ms', 'min..max', 'exit ms', 'first ratio vs bpftrace', 'peak RSS MiB'], rows));
 
     // 2: count() per event on the getppid loop.
