@@ -632,7 +632,9 @@ export class Typer {
         // str(p, n) reads at most n - 1 characters (n counts the NUL); a literal n gives a string[n + 1] (bpftrace's
         // type), at most max_strlen bytes
         if (!this.argc(e, 1, 2)) return NONE;
-        const t = args[0]!;
+        // str($1) is the parameter's text, also when it is a number (bpftrace: `str($1)` of 42 is "42")
+        const p0 = e.args[0]!;
+        const t = p0.kind === 'positional' ? { k: 'str' as const, size: Buffer.byteLength(this.info.params[p0.index - 1] ?? '') + 1 } : args[0]!;
         if (!isInt(t) && t.k !== 'str' && t.k !== 'none') return this.err(`str() expects a string, integer or a pointer type as first argument (${typeName(t)} provided)`, e.range);
         const n = e.args[1];
         const max = this.info.config.maxStrlen;

@@ -1055,9 +1055,12 @@ class ProbeCompiler {
    */
   private strCall(e: A.Call, loc: Loc, size: number): void {
     const a = this.a;
-    const arg = e.args[0] as A.Expr;
+    const first = e.args[0] as A.Expr;
+    // str($1): the parameter's text, a number's too (the checker typed it so)
+    const param = first.kind === 'positional' ? this.c.info.params[first.index - 1] ?? '' : undefined;
+    const arg: A.Expr = param !== undefined ? { kind: 'string', value: param, range: first.range } : first;
     const lim = e.args[1] as A.Expr | undefined;
-    const at = this.ty(arg);
+    const at = param !== undefined ? { k: 'str' as const, size: Buffer.byteLength(param) + 1 } : this.ty(arg);
     const most = this.strReadLimit();
     if (at.k === 'str') {
       this.storeStr(arg, loc, size);
