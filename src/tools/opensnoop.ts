@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_RING_BYTES } from '../lang/runtime.js';
 import { sprintf } from '../output/bcc.js';
 import type { Value } from '../output/values.js';
 import { tracefs } from '../sys/mount.js';
@@ -226,7 +227,7 @@ export const opensnoop = defineTool<Opts, [string[]]>({
       .option('-e, --extended_fields', 'show extended fields')
       .option('-f, --flag_filter <FLAG_FILTER>', 'filter on flags argument (e.g., O_WRONLY)', (v: string, prev: string[] = []) => (flagMask([v]), [...prev, v]))
       .option('-F, --full-path', 'show full path for an open file with relative path')
-      .option('-b, --buffer-pages <BUFFER_PAGES>', 'size of the ring buffer (must be a power of two number of pages; kscope default: 2048)', pagesArg)
+      .option('-b, --buffer-pages <BUFFER_PAGES>', `size of the ring buffer (must be a power of two number of pages; kscope default: ${DEFAULT_RING_BYTES / 4096})`, pagesArg)
       .execFlag()
       .kscopeFlags('open')
       .addOption(new Option('--ebpf').hideHelp()),
