@@ -27,7 +27,7 @@ module.exports = native && native.version === ${JSON.stringify(koffi.version)} ?
   : undefined;
 const src = new URL('../src/', import.meta.url).pathname;
 // two self-contained bundles: everything (main.ts: tools, features, scripts) and the script path alone, which the
-// loader runs for one-liners and script files (a fifth less code to read, deserialise and run at every start)
+// loader runs for one-liners and script files (a third less code to read, deserialise and run at every start)
 const BUNDLES = ['kscope.bundle.cjs', 'kscope.script.cjs'];
 const built = await build({
   entryPoints: { 'kscope.bundle': `${src}cli/main.ts`, 'kscope.script': `${src}cli/script_main.ts` },
