@@ -75,6 +75,7 @@ test('programs load while signals keep arriving (the verifier returns EAGAIN on 
   const onWinch = (): void => {};
   process.on('SIGWINCH', onWinch);
   const storm = spawn('bash', ['-c', `while kill -WINCH ${process.pid} 2>/dev/null; do :; done`], { stdio: 'ignore' });
+  const stormExit = once(storm, 'exit'); // listened for now: the shell may end before the loads do
   try {
     await new Promise((r) => setTimeout(r, 200));
     // the verifier checks for a pending signal at every instruction: a program that takes longer to verify than the
@@ -96,7 +97,7 @@ test('programs load while signals keep arriving (the verifier returns EAGAIN on 
     if (interrupted === 0) t.skip('no load was interrupted: the signal storm did not reach the loading thread');
   } finally {
     storm.kill('SIGKILL');
-    await once(storm, 'exit');
+    await stormExit;
     process.off('SIGWINCH', onWinch);
   }
   await check();
