@@ -132,6 +132,15 @@ export class ToolCommand extends Command {
   }
 }
 
+/** Help text to stdout by fd; a reader that went away (`kscope execsnoop -h | head -1`) just ends it. */
+function helpOut(s: string): void {
+  try {
+    writeAll(1, s);
+  } catch (e) {
+    if (!(e instanceof OutputClosed)) throw e;
+  }
+}
+
 /**
  * A ToolCommand set up like BCC's argparse: `-h/--help`, examples after the options, unknown flags and bad values
  * are one-line errors (exit 2).
@@ -142,7 +151,7 @@ export function toolCommand(name: string, description: string, examples: string)
     .helpOption('-h, --help', 'show this help message and exit')
     .addHelpText('after', `\nexamples:\n${examples.replace(/^\n+|\n+$/g, '')}\n`)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: (s) => process.stdout.write(s) })
+    .configureOutput({ writeErr: () => undefined, writeOut: helpOut })
     .allowExcessArguments(false);
 }
 

@@ -68,3 +68,13 @@ test('a tool whose reader goes away (`kscope execsnoop | head -3`) stops as on C
   assert.deepEqual(r, { code: 0, signal: null }, err);
   assert.doesNotMatch(err, /\n\s+at |EPIPE|Error/, err);
 });
+
+test("a tool's help into a reader that goes away (`kscope execsnoop -h | head -1`): exit 0, no stack trace", async () => {
+  const c = spawn(process.execPath, [cli, 'execsnoop', '-h'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  c.stderr.on('data', (d: Buffer) => (err += d));
+  c.stdout.destroy(); // gone before the first byte, as head -1 is after its line
+  const ended = await new Promise<{ code: number | null; signal: string | null }>((r) => c.on('close', (code, signal) => r({ code, signal })));
+  assert.deepEqual(ended, { code: 0, signal: null }, err);
+  assert.doesNotMatch(err, /\n\s+at |EPIPE|Error/, err);
+});
