@@ -8,7 +8,7 @@ import { closeSync, existsSync, openSync, readFileSync, realpathSync, writeSync 
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
 import { KscopeError, UsageError } from '../sys/errors.js';
-import { OutputClosed, writeAll } from '../sys/stdio.js';
+import { writeAll, writeOut } from '../sys/stdio.js';
 import { compile, parseProgram } from '../lang/compile.js';
 import { printAst } from '../lang/print_ast.js';
 import { printResources } from '../lang/print_resources.js';
@@ -19,11 +19,7 @@ import { parseScriptArgs, scriptHelp } from './script_args.js';
 
 /** stdout by fd (see src/sys/stdio.ts); a reader that went away (`kscope -l | head`) just ends the output */
 export function out(s: string): void {
-  try {
-    writeAll(1, s);
-  } catch (e) {
-    if (!(e instanceof OutputClosed)) throw e;
-  }
+  writeOut(s);
 }
 export function errOut(s: string): void {
   try {

@@ -8,7 +8,7 @@ import { Program, ProgType, VerifierError } from '../bpf/program.js';
 import { RingBufferReader } from '../bpf/ringbuf.js';
 import { closeAll } from '../bpf/resources.js';
 import { childProcess } from '../sys/builtins.js';
-import { OutputClosed, writeAll } from '../sys/stdio.js';
+import { writeAll, writeOut } from '../sys/stdio.js';
 import { closeSync, openSync, readSync, realpathSync, writeSync } from 'node:fs';
 import { readMaps } from '../symbols/procmaps.js';
 import { possibleCpus } from '../bpf/cpus.js';
@@ -322,15 +322,10 @@ export class Runtime {
 
   /** Writes to fd 1; when the reader has gone (`| head`), output stops and tracing ends as on Ctrl-C. */
   private stdout(s: string): void {
-    if (this.outputClosed) return;
-    try {
-      // traced strings are binary strings (one char per byte): their bytes go out as they were
-      writeAll(1, s, 'latin1');
-    } catch (e) {
-      if (!(e instanceof OutputClosed)) throw e;
-      this.outputClosed = true;
-      this.requestExit();
-    }
+    // traced strings are binary strings (one char per byte): their bytes go out as they were
+    if (this.outputClosed || writeOut(s, 'latin1')) return;
+    this.outputClosed = true;
+    this.requestExit();
   }
 
   private requestExit(): void {

@@ -16,6 +16,20 @@ const nap = new Int32Array(new SharedArrayBuffer(4));
  * Writes all of `s` to `fd`, waiting out EAGAIN on a non-blocking fd; throws OutputClosed on EPIPE. Pass 'latin1'
  * for binary strings (one char per byte, as kscope holds traced strings) so their bytes go out unchanged.
  */
+/**
+ * Writes `s` to stdout; false when the reader has gone (`kscope ... | head`), which callers treat as the end of
+ * their output rather than an error.
+ */
+export function writeOut(s: string, encoding: 'utf8' | 'latin1' = 'utf8'): boolean {
+  try {
+    writeAll(1, s, encoding);
+    return true;
+  } catch (e) {
+    if (!(e instanceof OutputClosed)) throw e;
+    return false;
+  }
+}
+
 export function writeAll(fd: number, s: string | Uint8Array, encoding: 'utf8' | 'latin1' = 'utf8'): void {
   // latin1 strings are written as they are (one char per byte, so a partial write is a slice); no Buffer copy
   let rest: string | Uint8Array = typeof s === 'string' && encoding === 'utf8' ? Buffer.from(s, 'utf8') : s;

@@ -7,7 +7,7 @@ import { childProcess } from '../sys/builtins.js';
 import { Command, CommanderError, Option } from 'commander';
 import { pickHook, whyUnsupported, type FeatureName } from '../bpf/features.js';
 import { KscopeError, UsageError } from '../sys/errors.js';
-import { OutputClosed, writeAll } from '../sys/stdio.js';
+import { writeAll, writeOut } from '../sys/stdio.js';
 import { compile } from '../lang/compile.js';
 import { Runtime, type RunOptions } from '../lang/runtime.js';
 import type { MapSnapshot } from '../output/bpftrace.js';
@@ -32,14 +32,9 @@ let outputClosed = false;
 /** The process's stdout/stderr, written by fd (src/sys/stdio.ts); traced strings are binary strings. */
 export const stdio: ToolIO = {
   out: (s) => {
-    if (outputClosed) return;
-    try {
-      writeAll(1, s, 'latin1');
-    } catch (e) {
-      if (!(e instanceof OutputClosed)) throw e;
-      outputClosed = true;
-      running?.stop();
-    }
+    if (outputClosed || writeOut(s, 'latin1')) return;
+    outputClosed = true;
+    running?.stop();
   },
   err: (s) => writeAll(2, s),
 };
@@ -132,15 +127,6 @@ export class ToolCommand extends Command {
   }
 }
 
-/** Help text to stdout by fd; a reader that went away (`kscope execsnoop -h | head -1`) just ends it. */
-function helpOut(s: string): void {
-  try {
-    writeAll(1, s);
-  } catch (e) {
-    if (!(e instanceof OutputClosed)) throw e;
-  }
-}
-
 /**
  * A ToolCommand set up like BCC's argparse: `-h/--help`, examples after the options, unknown flags and bad values
  * are one-line errors (exit 2).
@@ -151,7 +137,7 @@ export function toolCommand(name: string, description: string, examples: string)
     .helpOption('-h, --help', 'show this help message and exit')
     .addHelpText('after', `\nexamples:\n${examples.replace(/^\n+|\n+$/g, '')}\n`)
     .exitOverride()
-    .configureOutput({ writeErr: () => undefined, writeOut: helpOut })
+    .configureOutput({ writeErr: () => undefined, writeOut: (s) => void writeOut(s) })
     .allowExcessArguments(false);
 }
 
