@@ -34,6 +34,8 @@ interface Spec {
   /** takes a value: 'required' (-e PROGRAM) or 'optional' (-l [pattern]) */
   value?: 'required' | 'optional';
   choices?: readonly string[];
+  /** the value when not given (help shows it with the choices, as commander did) */
+  default?: string;
   help: string;
 }
 
@@ -43,8 +45,8 @@ const SPECS: readonly Spec[] = [
   { short: 'd', key: 'd', flags: '-d', help: 'print the parsed program (AST) and exit' },
   { short: 'v', key: 'v', flags: '-v', help: 'verbose: print the generated instructions and verifier statistics' },
   { short: 'q', key: 'q', flags: '-q', help: 'quiet: no "Attached N probes" line' },
-  { short: 'f', key: 'f', flags: '-f <format>', value: 'required', choices: ['text', 'json'], help: 'output format (choices: "text", "json", default: "text")' },
-  { short: 'B', key: 'B', flags: '-B <mode>', value: 'required', choices: ['line', 'full', 'none'], help: 'output buffering (choices: "line", "full", "none", default: "line")' },
+  { short: 'f', key: 'f', flags: '-f <format>', value: 'required', choices: ['text', 'json'], default: 'text', help: 'output format' },
+  { short: 'B', key: 'B', flags: '-B <mode>', value: 'required', choices: ['line', 'full', 'none'], default: 'line', help: 'output buffering' },
   { short: 'o', key: 'o', flags: '-o <file>', value: 'required', help: 'write the program output to FILE (messages stay on stderr)' },
   { short: 'c', key: 'c', flags: '-c <command>', value: 'required', help: 'run COMMAND and trace until it exits' },
   { short: 'p', key: 'p', flags: '-p <pid>', value: 'required', help: 'trace only process PID (every probe is filtered; uprobes and USDT attach to it)' },
@@ -85,7 +87,7 @@ export function scriptHelp(): string {
     'Arguments:\n' +
     ARGUMENTS.map(([n, h]) => row(n, h)).join('') +
     '\nOptions:\n' +
-    SPECS.map((s) => row(s.flags, s.help)).join('')
+    SPECS.map((s) => row(s.flags, s.choices ? `${s.help} (choices: ${s.choices.map((c) => `"${c}"`).join(', ')}, default: "${s.default}")` : s.help)).join('')
   );
 }
 
@@ -124,7 +126,7 @@ function editDistance(a: string, b: string): number {
  * parameter, then the rest). Throws UsageError with commander's wording on a bad command line.
  */
 export function parseScriptArgs(argv: readonly string[]): { opts: ScriptOptions; args: string[] } {
-  const opts: ScriptOptions = { f: 'text', B: 'line', warnings: true };
+  const opts = { warnings: true, ...Object.fromEntries(SPECS.filter((s) => s.default !== undefined).map((s) => [s.key, s.default])) } as ScriptOptions;
   // commander's rule: arguments after the first that is no option of ours (-h and --help are none) are still parsed
   // as options, but operands among them are kept with the unknown; -h or --help there means help, else the first
   // unknown is the error

@@ -10,6 +10,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loaderNodeFlags } from '../lib/loader.js';
 
 const dist = fileURLToPath(new URL('../..', import.meta.url));
 const repo = join(dist, '..');
@@ -86,7 +87,7 @@ test("a code cache made by a run that compiled no program is made again by the n
     mkdirSync(join(tmp, 'dist'));
     for (const f of ['kscope.cjs', 'kscope.script.cjs']) cpSync(join(dist, f), join(tmp, 'dist', f));
     symlinkSync(join(repo, 'node_modules'), join(tmp, 'node_modules'));
-    const nodeFlags = / node (.*)$/m.exec(readFileSync(loader, 'utf8').split('\n')[0]!)?.[1]?.split(' ') ?? [];
+    const nodeFlags = loaderNodeFlags(loader);
     const cache = join(tmp, 'dist', `kscope.script.cjs.${process.version}.cache`);
     const run = (args: string[]): { size: number; mtimeMs: number } => {
       const r = spawnSync(process.execPath, [...nodeFlags, join(tmp, 'dist', 'kscope.cjs'), ...args], { encoding: 'utf8' });

@@ -6,15 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loaderNodeFlags } from '../lib/loader.js';
 
 const bundle = fileURLToPath(new URL('../../kscope.cjs', import.meta.url));
-// the node flags of the bundle's shebang: V8 rejects a code cache made under other flags, and a run here would then
-// leave dist/ a cache the next ./kscope rejects in turn
-const nodeFlags = existsSync(bundle) ? (/ node (.*)$/m.exec(readFileSync(bundle, 'utf8').split('\n')[0]!)?.[1]?.split(' ') ?? []) : [];
+const nodeFlags = loaderNodeFlags(bundle);
 
 /** Runs the bundle with a hook that reports the built-in modules loaded, the bundles read and whether vmlinux BTF was opened. */
 function traced(args: string[]): { status: number | null; stdout: string; stderr: string; mods: string[]; bundles: string[]; btf: boolean } {
